@@ -1,0 +1,133 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+/// One settings list for every target (STYLE.md): Swift 6 language mode, explicit existentials.
+let swiftSettings: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "vpt",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "vpt", targets: ["vpt"]),
+        .executable(name: "vpt-bench", targets: ["VPTBenchmarks"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
+    ],
+    targets: [
+        // Shared contract between the provisioner and a tenant's runtime: config schema, formats.
+        .target(
+            name: "VPTContract",
+            path: "Runtime/Contract",
+            swiftSettings: swiftSettings
+        ),
+        // The local target's cloud services (KMS, IAM/STS, account directories). A tenant process
+        // may link it; it never sees the fleet state.
+        .target(
+            name: "VPTLocalCloud",
+            dependencies: [
+                "VPTContract",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            path: "Runtime/LocalCloud",
+            swiftSettings: swiftSettings
+        ),
+        // Pure tenant model: spec, validation, CIDR arithmetic. No I/O.
+        .target(
+            name: "VPTModel",
+            dependencies: [.product(name: "Yams", package: "Yams")],
+            path: "Provisioner/Model",
+            swiftSettings: swiftSettings
+        ),
+        // Fleet state store (SQLite via GRDB), CIDR pool, per-tenant locks.
+        .target(
+            name: "VPTState",
+            dependencies: [
+                "VPTModel",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            path: "Provisioner/State",
+            swiftSettings: swiftSettings
+        ),
+        // Mustache templates rendered per tenant.
+        .target(
+            name: "VPTTemplates",
+            path: "Templates",
+            resources: [.copy("runtime")],
+            swiftSettings: swiftSettings
+        ),
+        // Resource graph, plan, apply, providers, rendering.
+        .target(
+            name: "VPTEngine",
+            dependencies: [
+                "VPTModel", "VPTState", "VPTContract", "VPTLocalCloud", "VPTTemplates",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Mustache", package: "swift-mustache"),
+            ],
+            path: "Provisioner/Engine",
+            swiftSettings: swiftSettings
+        ),
+        // The command tree; a library so tests can parse and run commands.
+        .target(
+            name: "VPTCLI",
+            dependencies: [
+                "VPTModel", "VPTState", "VPTEngine", "VPTLocalCloud",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Provisioner/CLI",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "vpt",
+            dependencies: ["VPTCLI"],
+            path: "Provisioner/vpt",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "VPTBenchmarks",
+            dependencies: ["VPTModel", "VPTState", "VPTEngine"],
+            path: "Benchmarks",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "VPTModelTests",
+            dependencies: ["VPTModel"],
+            path: "Tests/VPTModelTests",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "VPTStateTests",
+            dependencies: ["VPTState", "VPTModel"],
+            path: "Tests/VPTStateTests",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "VPTLocalCloudTests",
+            dependencies: ["VPTLocalCloud", "VPTContract"],
+            path: "Tests/VPTLocalCloudTests",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "VPTEngineTests",
+            dependencies: ["VPTEngine", "VPTModel", "VPTState", "VPTLocalCloud", "VPTContract"],
+            path: "Tests/VPTEngineTests",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "VPTCLITests",
+            dependencies: ["VPTCLI", "vpt", "VPTState", "VPTLocalCloud"],
+            path: "Tests/VPTCLITests",
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

@@ -1,0 +1,236 @@
+/// A tenant's desired deployment, as written by an operator (`apiVersion: vpt/v1`, `kind: Tenant`).
+///
+/// Field names match the YAML keys; `docs/tenant-spec.md` is the reference.
+public struct TenantSpec: Codable, Sendable, Equatable {
+    public var apiVersion: String = "vpt/v1"
+    public var kind: String = "Tenant"
+    /// DNS label, at most 21 characters; names the tenant everywhere.
+    public var name: String
+    /// Free-form labels for inventory.
+    public var labels: [String: String] = [:]
+    public var vendorAccount: VendorAccountSpec
+    public var customerAccount: CustomerAccountSpec
+    public var encryption: EncryptionSpec
+    public var dataPlane: DataPlaneSpec
+    public var principals: [PrincipalSpec]
+
+    public init(
+        name: String, labels: [String: String] = [:], vendorAccount: VendorAccountSpec,
+        customerAccount: CustomerAccountSpec, encryption: EncryptionSpec, dataPlane: DataPlaneSpec,
+        principals: [PrincipalSpec]
+    ) {
+        self.name = name
+        self.labels = labels
+        self.vendorAccount = vendorAccount
+        self.customerAccount = customerAccount
+        self.encryption = encryption
+        self.dataPlane = dataPlane
+        self.principals = principals
+    }
+}
+
+/// Where a tenant's vendor-side resources live.
+public enum CloudProvider: String, Codable, Sendable, CaseIterable {
+    case local, aws
+}
+
+/// The dedicated vendor account and its VPC.
+public struct VendorAccountSpec: Codable, Sendable, Equatable {
+    public var provider: CloudProvider
+    public var region: String
+    public var vpc: VPCSpec
+    public init(provider: CloudProvider, region: String, vpc: VPCSpec) {
+        self.provider = provider
+        self.region = region
+        self.vpc = vpc
+    }
+}
+
+/// The VPC's address space: `auto` (allocated from the fleet pool) or an explicit block.
+public struct VPCSpec: Codable, Sendable, Equatable {
+    /// `auto` or `a.b.c.d/n`.
+    public var cidr: String
+    /// Block size requested with `cidr: auto`.
+    public var prefixLength: Int
+    public init(cidr: String = "auto", prefixLength: Int = 16) {
+        self.cidr = cidr
+        self.prefixLength = prefixLength
+    }
+    /// The explicit block, when one is given and well-formed.
+    public var explicitBlock: CIDRBlock? {
+        if case .success(let block) = CIDRBlock.parse(cidr) { return block }
+        return nil
+    }
+    /// The prefix length the VPC will have.
+    public var effectivePrefixLength: Int { explicitBlock?.prefixLength ?? prefixLength }
+}
+
+/// The customer's own cloud account, where feature data lives.
+public struct CustomerAccountSpec: Codable, Sendable, Equatable {
+    public var accountId: String
+    public var region: String
+    public var residency: ResidencySpec
+    public var crossAccountRole: CrossAccountRoleSpec
+    public var onlineStore: OnlineStoreSpec
+    public var offlineStore: OfflineStoreSpec
+    /// External compute engines (e.g. Spark) that may run the tenant's jobs.
+    public var computeProviders: [ComputeProviderSpec]
+    public init(
+        accountId: String, region: String, residency: ResidencySpec, crossAccountRole: CrossAccountRoleSpec,
+        onlineStore: OnlineStoreSpec, offlineStore: OfflineStoreSpec, computeProviders: [ComputeProviderSpec] = []
+    ) {
+        self.accountId = accountId
+        self.region = region
+        self.residency = residency
+        self.crossAccountRole = crossAccountRole
+        self.onlineStore = onlineStore
+        self.offlineStore = offlineStore
+        self.computeProviders = computeProviders
+    }
+}
+
+/// Regions where feature data may be stored, cached or computed.
+public struct ResidencySpec: Codable, Sendable, Equatable {
+    public var allowedRegions: [String]
+    public init(allowedRegions: [String]) { self.allowedRegions = allowedRegions }
+}
+
+/// The role in the customer account that the tenant's data plane assumes.
+public struct CrossAccountRoleSpec: Codable, Sendable, Equatable {
+    /// `auto` (generated once, kept across re-runs) or an explicit value.
+    public var externalId: String
+    public var maxSessionSeconds: Int
+    public init(externalId: String = "auto", maxSessionSeconds: Int = 3600) {
+        self.externalId = externalId
+        self.maxSessionSeconds = maxSessionSeconds
+    }
+}
+
+/// Kinds of online store.
+public enum OnlineStoreKind: String, Codable, Sendable, CaseIterable {
+    case sqlite, redis, dynamodb
+}
+
+/// The online (serving) store in the customer account.
+public struct OnlineStoreSpec: Codable, Sendable, Equatable {
+    public var kind: OnlineStoreKind
+    public var region: String
+    /// Redis URL (`redis://host:port/db`) for `redis`; an endpoint override for `dynamodb`.
+    public var endpoint: String?
+    public init(kind: OnlineStoreKind, region: String, endpoint: String? = nil) {
+        self.kind = kind
+        self.region = region
+        self.endpoint = endpoint
+    }
+}
+
+/// Kinds of offline store.
+public enum OfflineStoreKind: String, Codable, Sendable, CaseIterable {
+    case local, s3
+}
+
+/// The offline (training) store in the customer account.
+public struct OfflineStoreSpec: Codable, Sendable, Equatable {
+    public var kind: OfflineStoreKind
+    public var region: String
+    public var bucket: String?
+    public init(kind: OfflineStoreKind, region: String, bucket: String? = nil) {
+        self.kind = kind
+        self.region = region
+        self.bucket = bucket
+    }
+}
+
+/// Kinds of external compute.
+public enum ComputeProviderKind: String, Codable, Sendable, CaseIterable {
+    case spark
+}
+
+/// An external compute engine in the customer account.
+public struct ComputeProviderSpec: Codable, Sendable, Equatable {
+    public var name: String
+    public var kind: ComputeProviderKind
+    public var region: String
+    public init(name: String, kind: ComputeProviderKind, region: String) {
+        self.name = name
+        self.kind = kind
+        self.region = region
+    }
+}
+
+/// Who manages the tenant's customer master key.
+public enum KeyManager: String, Codable, Sendable, CaseIterable {
+    case vendor, customer
+}
+
+/// Encryption settings.
+public struct EncryptionSpec: Codable, Sendable, Equatable {
+    public var cmk: CMKSpec
+    public init(cmk: CMKSpec) { self.cmk = cmk }
+}
+
+/// The tenant's customer master key.
+public struct CMKSpec: Codable, Sendable, Equatable {
+    public var managedBy: KeyManager
+    /// For `managedBy: customer`: `alias/NAME` in the customer account, or a KMS key ARN.
+    public var keyRef: String?
+    public var rotationDays: Int
+    public init(managedBy: KeyManager = .vendor, keyRef: String? = nil, rotationDays: Int = 365) {
+        self.managedBy = managedBy
+        self.keyRef = keyRef
+        self.rotationDays = rotationDays
+    }
+}
+
+/// Data-plane settings.
+public struct DataPlaneSpec: Codable, Sendable, Equatable {
+    public var servingCache: ServingCacheSpec
+    public var rift: RiftSpec
+    public init(servingCache: ServingCacheSpec = .init(), rift: RiftSpec) {
+        self.servingCache = servingCache
+        self.rift = rift
+    }
+}
+
+/// The feature server's volatile cache.
+public struct ServingCacheSpec: Codable, Sendable, Equatable {
+    public var enabled: Bool
+    public var maxAgeSeconds: Int
+    public var maxEntries: Int
+    public init(enabled: Bool = true, maxAgeSeconds: Int = 300, maxEntries: Int = 100_000) {
+        self.enabled = enabled
+        self.maxAgeSeconds = maxAgeSeconds
+        self.maxEntries = maxEntries
+    }
+}
+
+/// Rift batch compute; `region` is where its jobs run.
+public struct RiftSpec: Codable, Sendable, Equatable {
+    public var enabled: Bool
+    public var region: String
+    public init(enabled: Bool = false, region: String) {
+        self.enabled = enabled
+        self.region = region
+    }
+}
+
+/// Roles on a workspace, strongest first; each includes the ones after it.
+public enum WorkspaceRole: String, Codable, Sendable, CaseIterable, Comparable {
+    case owner, editor, `operator`, consumer, viewer
+
+    private var rank: Int { Self.allCases.firstIndex(of: self)! }
+    /// `a < b` when `a` grants less than `b`.
+    public static func < (lhs: WorkspaceRole, rhs: WorkspaceRole) -> Bool { lhs.rank > rhs.rank }
+}
+
+/// A service account with a role on one workspace.
+public struct PrincipalSpec: Codable, Sendable, Equatable, Hashable {
+    public var serviceAccount: String
+    public var workspace: String
+    public var role: WorkspaceRole
+    public init(serviceAccount: String, workspace: String, role: WorkspaceRole) {
+        self.serviceAccount = serviceAccount
+        self.workspace = workspace
+        self.role = role
+    }
+}

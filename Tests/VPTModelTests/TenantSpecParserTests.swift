@@ -1,0 +1,175 @@
+import Foundation
+import Testing
+
+@testable import VPTModel
+
+/// The repository root, found from this file's path, so tests read the shipped examples.
+let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent()
+
+func example(_ name: String) throws -> String {
+    try String(contentsOf: repositoryRoot.appendingPathComponent("examples/\(name)"), encoding: .utf8)
+}
+
+func issues(_ yaml: String, fleet: FleetContext = .empty) -> [SpecIssue] {
+    do {
+        _ = try TenantSpecParser.parse(yaml: yaml, fleet: fleet)
+        return []
+    } catch { return error.issues }
+}
+
+@Suite struct TenantSpecParserTests {
+    @Test func minimalEUExampleParsesWithDefaults() throws {
+        let spec = try TenantSpecParser.parse(yaml: try example("acme-eu.yaml"))
+        #expect(spec.name == "acme-eu")
+        #expect(spec.vendorAccount.vpc.cidr == "auto")
+        #expect(spec.vendorAccount.vpc.prefixLength == 16)
+        #expect(spec.customerAccount.onlineStore == OnlineStoreSpec(kind: .sqlite, region: "eu-west-1"))
+        #expect(spec.customerAccount.crossAccountRole.maxSessionSeconds == 3600)
+        #expect(spec.encryption.cmk.managedBy == .vendor)
+        #expect(spec.dataPlane.rift.region == "eu-west-1")
+        #expect(spec.principals == [PrincipalSpec(serviceAccount: "fraud-scorer", workspace: "prod", role: .consumer)])
+    }
+
+    @Test func usExampleWithCustomerKeyParses() throws {
+        let spec = try TenantSpecParser.parse(yaml: try example("globex-us.yaml"))
+        #expect(spec.encryption.cmk == CMKSpec(managedBy: .customer, keyRef: "alias/globex-feature-platform", rotationDays: 180))
+        #expect(spec.vendorAccount.vpc.explicitBlock?.description == "10.42.0.0/20")
+        #expect(spec.customerAccount.onlineStore.kind == .redis)
+        #expect(spec.customerAccount.computeProviders.map(\.region) == ["us-west-2"])
+        #expect(spec.labels == ["tier": "enterprise"])
+    }
+
+    /// One shipped invalid example per rule, with the field it must name and the rule it must state.
+    @Test(arguments: [
+        ("name-too-long", "name", "at most 21 characters"),
+        ("name-not-dns-label", "name", "must be a DNS label"),
+        ("cidr-syntax", "vendorAccount.vpc.cidr", "must be 'auto' or an IPv4 CIDR block"),
+        ("cidr-prefix-too-large", "vendorAccount.vpc.cidr", "from /16 to /28"),
+        ("cidr-prefix-too-small", "vendorAccount.vpc.cidr", "from /16 to /28"),
+        ("residency-online-store", "customerAccount.onlineStore.region", "is outside residency.allowedRegions"),
+        ("residency-vendor-region", "vendorAccount.region", "is outside residency.allowedRegions"),
+        ("cache-max-age", "dataPlane.servingCache.maxAgeSeconds", "between 1 and 86400"),
+        ("rotation-days", "encryption.cmk.rotationDays", "between 90 and 2560"),
+        ("max-session", "customerAccount.crossAccountRole.maxSessionSeconds", "between 900 and 43200"),
+        ("unknown-key", "customerAccount.residancy", "is not a known field; did you mean 'residency'?"),
+        ("customer-cmk-without-keyref", "encryption.cmk.keyRef", "is required when managedBy is 'customer'"),
+    ])
+    func invalidExampleNamesFieldAndRule(file: String, path: String, rule: String) throws {
+        let found = issues(try example("invalid/\(file).yaml"))
+        #expect(found.contains { $0.path == path && $0.rule.contains(rule) }, "got \(found)")
+    }
+
+    @Test func residencyMessageMatchesTheDocumentedForm() throws {
+        let found = issues(try example("invalid/residency-online-store.yaml"))
+        #expect(
+            found.map(\.description) == [
+                "customerAccount.onlineStore.region: 'us-east-1' is outside residency.allowedRegions [eu-west-1, eu-central-1]"
+            ])
+    }
+
+    @Test func cidrOverlapWithAnotherTenantIsRefused() throws {
+        let fleet = FleetContext(allocations: ["globex-us": try CIDRBlock.parse("10.42.0.0/20").get()])
+        let found = issues(try example("invalid/cidr-overlap.yaml"), fleet: fleet)
+        #expect(found.map(\.description) == [
+            "vendorAccount.vpc.cidr: '10.42.8.0/21' overlaps the VPC of tenant 'globex-us' (10.42.0.0/20)"
+        ])
+        // The tenant's own allocation is not an overlap.
+        #expect(issues(try example("globex-us.yaml"), fleet: FleetContext(allocations: ["globex-us": fleet.allocations["globex-us"]!])).isEmpty)
+    }
+
+    @Test func everyViolationIsReportedAtOnce() {
+        let yaml = """
+            apiVersion: vpt/v2
+            kind: Tenant
+            name: Bad_Name
+            vendorAccount: {region: mars-1, vpc: {cidr: 10.0.0.1/16}}
+            customerAccount:
+              accountId: "12"
+              region: eu-west-1
+              residency: {allowedRegions: [eu-west-1]}
+              crossAccountRole: {maxSessionSeconds: lots}
+            encryption: {cmk: {managedBy: nobody, rotationDays: 5000}}
+            principals: [{serviceAccount: a, workspace: prod, role: god}]
+            """
+        let paths = Set(issues(yaml).map(\.path))
+        #expect(
+            paths == [
+                "apiVersion", "name", "vendorAccount.region", "vendorAccount.vpc.cidr", "customerAccount.accountId",
+                "customerAccount.crossAccountRole.maxSessionSeconds", "encryption.cmk.managedBy",
+                "encryption.cmk.rotationDays", "principals[0].role",
+            ])
+    }
+
+    @Test func hostBitsAreRefusedWithTheNetworkAddress() {
+        let found = issues(
+            """
+            apiVersion: vpt/v1
+            kind: Tenant
+            name: acme
+            vendorAccount: {region: eu-west-1, vpc: {cidr: 10.0.0.1/16}}
+            customerAccount: {accountId: "210987654321", region: eu-west-1, residency: {allowedRegions: [eu-west-1]}}
+            """)
+        #expect(found.map(\.description) == ["vendorAccount.vpc.cidr: '10.0.0.1/16' has host bits set; the network address is 10.0.0.0/16"])
+    }
+
+    @Test func unknownKeyNamesLineAndColumn() throws {
+        let issue = try #require(issues(try example("invalid/unknown-key.yaml")).first { $0.path == "customerAccount.residancy" })
+        #expect(issue.line == 11)
+        #expect(issue.column == 3)
+    }
+
+    @Test func malformedYAMLNamesLineAndColumn() throws {
+        let found = issues(try example("invalid/malformed-yaml.yaml"))
+        #expect(found.count == 1)
+        #expect(found[0].rule.hasPrefix("malformed YAML"))
+        #expect(found[0].line == 7)
+        #expect(found[0].column != nil)
+    }
+
+    @Test func missingSectionsAreRequired() {
+        let found = issues("apiVersion: vpt/v1\nkind: Tenant\nname: acme\n")
+        #expect(Set(found.map(\.path)).isSuperset(of: ["vendorAccount", "customerAccount"]))
+        #expect(found.allSatisfy { $0.rule == "is required" })
+    }
+
+    @Test func typesAreChecked() {
+        let found = issues(
+            """
+            apiVersion: vpt/v1
+            kind: Tenant
+            name: acme
+            vendorAccount: {region: eu-west-1}
+            customerAccount: {accountId: "210987654321", region: eu-west-1, residency: {allowedRegions: eu-west-1}}
+            dataPlane: {servingCache: {enabled: maybe}}
+            """)
+        #expect(found.contains { $0.path == "customerAccount.residency.allowedRegions" && $0.rule == "must be a list" })
+        #expect(found.contains { $0.path == "dataPlane.servingCache.enabled" && $0.rule == "must be true or false" })
+    }
+
+    @Test func redisNeedsAnEndpointAndDynamoNeedsAWS() {
+        let found = issues(
+            """
+            apiVersion: vpt/v1
+            kind: Tenant
+            name: acme
+            vendorAccount: {region: eu-west-1}
+            customerAccount:
+              accountId: "210987654321"
+              region: eu-west-1
+              residency: {allowedRegions: [eu-west-1]}
+              onlineStore: {kind: redis}
+            principals:
+              - {serviceAccount: a, workspace: prod, role: viewer}
+              - {serviceAccount: a, workspace: prod, role: owner}
+            """)
+        #expect(found.contains { $0.path == "customerAccount.onlineStore.endpoint" })
+        #expect(found.contains { $0.path == "principals[1].serviceAccount" && $0.rule.contains("already has a role") })
+    }
+
+    @Test func roleOrderingFollowsInclusion() {
+        #expect(WorkspaceRole.owner > .editor)
+        #expect(WorkspaceRole.consumer > .viewer)
+        #expect(WorkspaceRole.operator >= .consumer)
+    }
+}
