@@ -201,3 +201,12 @@ public struct LocalKMS: Sendable {
         return SymmetricKey(data: raw)
     }
 }
+
+extension LocalKMS {
+    /// Changes how often the key should be rotated.
+    public func setRotationDays(_ ref: KMSKeyRef, _ days: Int) throws {
+        var key = try require(ref)
+        key.rotationDays = days
+        try SecureFiles.writeJSON(key, to: keyFile(ref))
+    }
+}

@@ -94,18 +94,31 @@ public enum SecureFiles {
         return try JSONCoding.decoder.decode(type, from: data)
     }
 
-    /// Removes temporary files left by a crash below `root`; returns how many were removed.
+    /// Removes temporary files left by writers that died below `root`; a file whose writer (the pid in
+    /// its name) is still alive is left alone. Returns how many were removed.
     @discardableResult
     public static func removeStaleTemporaryFiles(under root: URL) -> Int {
         guard let walker = FileManager.default.enumerator(atPath: root.path) else { return 0 }
         var removed = 0
         while let relative = walker.nextObject() as? String {
             let name = (relative as NSString).lastPathComponent
-            if name.hasPrefix("."), name.contains(temporaryMarker), unlink(root.appendingPathComponent(relative).path) == 0 {
-                removed += 1
-            }
+            guard name.hasPrefix("."), let marker = name.range(of: temporaryMarker) else { continue }
+            let pid = Int32(name[marker.upperBound...].prefix { $0.isNumber }) ?? 0
+            if pid > 0, pid != getpid(), kill(pid, 0) == 0 { continue }
+            if unlink(root.appendingPathComponent(relative).path) == 0 { removed += 1 }
         }
         return removed
+    }
+
+    /// Paths of temporary files below `root` (for checks that nothing was left behind).
+    public static func temporaryFiles(under root: URL) -> [String] {
+        guard let walker = FileManager.default.enumerator(atPath: root.path) else { return [] }
+        var found: [String] = []
+        while let relative = walker.nextObject() as? String {
+            let name = (relative as NSString).lastPathComponent
+            if name.hasPrefix("."), name.contains(temporaryMarker) { found.append(relative) }
+        }
+        return found
     }
 
     /// Permission bits of a path, or nil if it does not exist.

@@ -1,0 +1,55 @@
+import ArgumentParser
+import Foundation
+import VPTEngine
+import VPTModel
+
+/// `vpt provision`: group.
+struct ProvisionCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "provision", abstract: "Create or update deployments.", subcommands: [ProvisionTenantCommand.self])
+}
+
+/// `vpt provision tenant NAME -f SPEC`: applies the plan; safe to re-run after any failure.
+struct ProvisionTenantCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "tenant", abstract: "Provision (or update) a tenant from its spec.")
+
+    @OptionGroup var global: GlobalOptions
+    @Argument(help: "Tenant name (must match the spec's name).") var name: String
+    @Option(name: .customShort("f"), help: "Tenant spec (YAML).") var file: String
+    @Option(help: "How many independent resources to apply at once.") var parallelism = 10
+
+    func validate() throws {
+        guard (1...64).contains(parallelism) else { throw ValidationError("--parallelism must be between 1 and 64") }
+    }
+
+    func run() async throws {
+        let started = Date()
+        do {
+            let provisioner = try Provisioner(home: global.homeURL)
+            let spec = try provisioner.loadSpec(yaml: try Console.readFile(file), name: name)
+            if global.output == .table { Console.out("Provisioning tenant '\(name)'…") }
+            let report = try await provisioner.provision(
+                tenant: name, spec: spec, parallelism: parallelism, progress: Console.progressPrinter(global.output))
+            let elapsed = String(format: "%.2f", Date().timeIntervalSince(started))
+            if global.output == .json {
+                Console.json(ProvisionSummary(tenant: name, changed: !report.plan.isEmpty, plan: report.plan, seconds: Date().timeIntervalSince(started)))
+            } else if report.plan.isEmpty {
+                Console.out("No changes. Tenant '\(name)' matches the spec.")
+            } else {
+                Console.out("Tenant '\(name)' provisioned in \(elapsed)s: \(report.plan.summary).")
+                Console.out("  `vpt tenant show \(name)` shows its resources.")
+            }
+        } catch let error as ValidationError {
+            throw error
+        } catch {
+            throw Console.fail(error, format: global.output)
+        }
+    }
+}
+
+struct ProvisionSummary: Encodable {
+    var tenant: String
+    var changed: Bool
+    var plan: Plan
+    var seconds: Double
+}

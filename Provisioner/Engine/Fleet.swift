@@ -1,0 +1,70 @@
+import Foundation
+import VPTLocalCloud
+import VPTModel
+import VPTState
+
+/// Errors about the fleet as a whole.
+public enum FleetError: Error, CustomStringConvertible, Equatable {
+    case notInitialized(String)
+    case poolMismatch(existing: String, requested: String)
+    case invalidPool(String)
+    case unknownTenant(String)
+    case nameMismatch(spec: String, argument: String)
+    case providerUnavailable(String)
+
+    public var description: String {
+        switch self {
+        case .notInitialized(let home): "no fleet at \(home); run `vpt init` first (or set VPT_HOME / --home)"
+        case .poolMismatch(let existing, let requested):
+            "the fleet already uses the CIDR pool \(existing); it cannot change to \(requested) once tenants may hold blocks"
+        case .invalidPool(let pool): "--cidr-pool: '\(pool)' must be an IPv4 CIDR block from /8 to /16 with host bits zero"
+        case .unknownTenant(let name): "tenant '\(name)' is not in the fleet; `vpt tenant list` shows the tenants"
+        case .nameMismatch(let spec, let argument):
+            "name: the spec names tenant '\(spec)' but the command names '\(argument)'; they must match"
+        case .providerUnavailable(let provider):
+            "vendorAccount.provider: '\(provider)' is not available in this version; use 'local'"
+        }
+    }
+}
+
+/// What `vpt init` did.
+public struct FleetInitReport: Codable, Sendable, Equatable {
+    public var home: String
+    public var created: Bool
+    public var cidrPool: String
+    public var masterKeyCreated: Bool
+    public var migrations: [String]
+}
+
+/// Creating and opening a fleet home.
+public enum Fleet {
+    /// Creates the fleet under `home` (idempotent): state store, CIDR pool, master key.
+    public static func initialize(home: URL, cidrPool: String = "10.0.0.0/8") throws -> FleetInitReport {
+        guard case .success(let pool) = CIDRBlock.parse(cidrPool), (8...16).contains(pool.prefixLength) else {
+            throw FleetError.invalidPool(cidrPool)
+        }
+        let paths = FleetPaths(home: home)
+        let existed = FileManager.default.fileExists(atPath: paths.stateDatabase.path)
+        try SecureFiles.makeDirectory(paths.home)
+        try SecureFiles.makeDirectory(paths.accounts)
+        let store = try StateStore(url: paths.stateDatabase)
+        let inForce = try store.initializeSetting("cidrPool", pool.description)
+        if inForce != pool.description, existed {
+            throw FleetError.poolMismatch(existing: inForce, requested: pool.description)
+        }
+        try store.initializeSetting("createdAt", ISO8601DateFormatter().string(from: Date()))
+        let keyCreated = try FleetMasterKey.create(home: paths.home)
+        return FleetInitReport(
+            home: paths.home.path, created: !existed, cidrPool: inForce, masterKeyCreated: keyCreated,
+            migrations: try store.appliedMigrations())
+    }
+
+    /// Opens an initialized fleet.
+    public static func open(home: URL) throws -> (FleetPaths, StateStore) {
+        let paths = FleetPaths(home: home)
+        guard FileManager.default.fileExists(atPath: paths.stateDatabase.path),
+            FileManager.default.fileExists(atPath: FleetMasterKey.url(home: paths.home).path)
+        else { throw FleetError.notInitialized(paths.home.path) }
+        return (paths, try StateStore(url: paths.stateDatabase))
+    }
+}

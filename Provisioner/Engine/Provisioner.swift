@@ -1,0 +1,135 @@
+import Crypto
+import Foundation
+import VPTLocalCloud
+import VPTModel
+import VPTState
+
+/// Result of `provision`.
+public struct ProvisionReport: Sendable {
+    public var plan: Plan
+    public var identity: TenantIdentity?
+}
+
+/// Result of `deprovision`.
+public struct DeprovisionReport: Sendable {
+    public var plan: Plan
+    /// Customer data and keys left in place, by resource address.
+    public var retained: [String: String]
+    /// Keys scheduled for deletion, by resource address.
+    public var scheduled: [String: Date]
+    public var releasedCIDR: String?
+}
+
+/// The operations behind `vpt plan`, `vpt provision` and `vpt deprovision`: the CLI only parses and prints.
+public struct Provisioner: Sendable {
+    public let paths: FleetPaths
+    public let store: StateStore
+
+    public init(home: URL) throws {
+        (paths, store) = try Fleet.open(home: home)
+    }
+
+    /// Parses and validates a spec against the fleet (other tenants' CIDRs) and the command's name.
+    public func loadSpec(yaml: String, name: String? = nil) throws -> TenantSpec {
+        var allocations = try store.allocations()
+        if let name { allocations[name] = nil }
+        let spec = try TenantSpecParser.parse(yaml: yaml, fleet: FleetContext(allocations: allocations))
+        if let name, spec.name != name { throw FleetError.nameMismatch(spec: spec.name, argument: name) }
+        if spec.vendorAccount.provider != .local { throw FleetError.providerUnavailable(spec.vendorAccount.provider.rawValue) }
+        return spec
+    }
+
+    /// The diff between the spec and what is recorded; writes nothing.
+    public func plan(tenant: String, spec: TenantSpec) throws -> Plan {
+        let identity = try TenantIdentity.peek(tenant: tenant, spec: spec, store: store)
+        let graph = TenantGraph(tenant: tenant, spec: spec, identity: identity, paths: paths)
+        return Planner.plan(tenant: tenant, desired: graph.resources(), recorded: try store.resources(tenant: tenant))
+    }
+
+    /// Applies the spec: generates identity values once, plans, applies, records every step.
+    public func provision(
+        tenant: String, spec: TenantSpec, parallelism: Int = 10, progress: @escaping @Sendable (ProgressLine) -> Void = { _ in }
+    ) async throws -> ProvisionReport {
+        let lock = try TenantLock(home: paths.home, tenant: tenant, purpose: "vpt provision tenant \(tenant)")
+        defer { withExtendedLifetime(lock) {} }
+        let specJSON = String(decoding: try JSONCoding.encoder.encode(spec), as: UTF8.self)
+        let specHash = SHA256.hash(data: Data(specJSON.utf8)).map { String(format: "%02x", $0) }.joined()
+        let existing = try store.tenant(tenant)
+        let peeked = try plan(tenant: tenant, spec: spec)
+        if peeked.isEmpty, let existing, existing.status == .ready {
+            if existing.specHash != specHash {  // labels only: no resource changes
+                var record = existing
+                record.specJSON = specJSON
+                record.specHash = specHash
+                record.updatedAt = Date()
+                try store.saveTenant(record)
+            }
+            return ProvisionReport(plan: peeked, identity: nil)
+        }
+        let now = Date()
+        try store.saveTenant(
+            TenantRecord(name: tenant, specJSON: specJSON, specHash: specHash, status: .provisioning, createdAt: now, updatedAt: now))
+        let identity = try TenantIdentity.establish(tenant: tenant, spec: spec, store: store)
+        removeCrashLeftovers(tenant: tenant, spec: spec, identity: identity)
+        let graph = TenantGraph(tenant: tenant, spec: spec, identity: identity, paths: paths)
+        let desired = graph.resources()
+        let plan = Planner.plan(tenant: tenant, desired: desired, recorded: try store.resources(tenant: tenant))
+        let provider = LocalProvider(paths: paths, kms: try LocalKMS(home: paths.home), graph: graph)
+        do {
+            try await Applier(tenant: tenant, store: store, provider: provider, parallelism: parallelism, progress: progress)
+                .apply(plan, desired: desired)
+        } catch {
+            try store.setTenantStatus(tenant, .failed, error: "\(error)")
+            throw error
+        }
+        try store.setTenantStatus(tenant, .ready)
+        return ProvisionReport(plan: plan, identity: identity)
+    }
+
+    /// Tears down vendor-side resources in reverse order; customer stores and customer keys stay.
+    public func deprovision(
+        tenant: String, dryRun: Bool, keyDeletionDays: Int = 30, parallelism: Int = 10,
+        progress: @escaping @Sendable (ProgressLine) -> Void = { _ in }
+    ) async throws -> DeprovisionReport {
+        guard (7...30).contains(keyDeletionDays) else { throw KMSError.deletionWindow(keyDeletionDays) }
+        let lock = try TenantLock(home: paths.home, tenant: tenant, purpose: "vpt deprovision tenant \(tenant)")
+        defer { withExtendedLifetime(lock) {} }
+        guard let record = try store.tenant(tenant) else { throw FleetError.unknownTenant(tenant) }
+        let recorded = try store.resources(tenant: tenant)
+        let plan = Planner.plan(tenant: tenant, desired: [], recorded: recorded)
+        let cidr = try store.allocation(tenant: tenant)?.description
+        var retained: [String: String] = [:]
+        if dryRun {
+            for resource in recorded {
+                if ResourceKind(rawValue: resource.kind)?.holdsCustomerData == true {
+                    retained[resource.address] = "customer data at \(resource.attributes["location"] ?? "?") (\(resource.attributes["region"] ?? "?")) is left in place"
+                }
+            }
+            return DeprovisionReport(plan: plan, retained: retained, scheduled: [:], releasedCIDR: cidr)
+        }
+        try store.setTenantStatus(tenant, .deprovisioning)
+        let spec = try record.spec()
+        let identity = try TenantIdentity.peek(tenant: tenant, spec: spec, store: store)
+        let graph = TenantGraph(tenant: tenant, spec: spec, identity: identity, paths: paths)
+        var provider = LocalProvider(paths: paths, kms: try LocalKMS(home: paths.home), graph: graph)
+        provider.keyDeletionDays = keyDeletionDays
+        let outcomes = try await Applier(tenant: tenant, store: store, provider: provider, parallelism: parallelism, progress: progress)
+            .apply(plan, desired: [])
+        var scheduled: [String: Date] = [:]
+        for (address, outcome) in outcomes {
+            if case .retained(let why) = outcome { retained[address] = why }
+            if case .scheduled(let date) = outcome { scheduled[address] = date }
+        }
+        try? FileManager.default.removeItem(at: paths.tenant(tenant))
+        try store.appendEvent(tenant: tenant, action: "deprovisioned", detail: cidr.map { "released \($0)" })
+        try store.forgetTenant(tenant)
+        return DeprovisionReport(plan: plan, retained: retained, scheduled: scheduled, releasedCIDR: cidr)
+    }
+
+    /// Temporary files of writers that died (their pid is gone) in the places this tenant writes.
+    private func removeCrashLeftovers(tenant: String, spec: TenantSpec, identity: TenantIdentity) {
+        for root in [paths.tenant(tenant), paths.account(identity.vendorAccountId), paths.account(spec.customerAccount.accountId)] {
+            SecureFiles.removeStaleTemporaryFiles(under: root)
+        }
+    }
+}

@@ -1,0 +1,69 @@
+import Foundation
+import Mustache
+import VPTContract
+import VPTTemplates
+
+/// Renders `Templates/runtime/runtime.json.mustache`. Every value is passed as a JSON literal and
+/// inserted unescaped, so quotes or newlines in a value cannot break the document.
+struct RuntimeConfigRenderer {
+    let graph: TenantGraph
+    let cmkArn: String
+
+    func render() throws -> String {
+        let template = try MustacheTemplate(string: try Templates.text("runtime/runtime.json.mustache"))
+        return template.render(try context())
+    }
+
+    private func json(_ value: some Encodable) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
+
+    private func list<T>(_ items: [T], _ transform: (T) throws -> [String: Any]) rethrows -> [[String: Any]] {
+        try items.enumerated().map { index, item in
+            var entry = try transform(item)
+            entry["last"] = index == items.count - 1
+            return entry
+        }
+    }
+
+    private func context() throws -> [String: Any] {
+        let spec = graph.spec, tenant = graph.tenant, paths = graph.paths
+        let customer = spec.customerAccount
+        let online = StoreConfig(
+            kind: customer.onlineStore.kind.rawValue, account: customer.accountId, region: customer.onlineStore.region,
+            location: graph.onlineStoreLocation, resource: graph.onlineStoreResource, namespace: "vpt:\(tenant):")
+        let offline = StoreConfig(
+            kind: customer.offlineStore.kind.rawValue, account: customer.accountId, region: customer.offlineStore.region,
+            location: graph.offlineStoreLocation, resource: graph.offlineStoreResource, namespace: tenant)
+        let principals = spec.principals.sorted { ($0.serviceAccount, $0.workspace) < ($1.serviceAccount, $1.workspace) }
+        return [
+            "tenant": try json(tenant),
+            "accountsRoot": try json(paths.accounts.path),
+            "allowedRegions": try list(customer.residency.allowedRegions) { ["value": try json($0)] },
+            "controlPlanePort": try json(Int(graph.identity.controlPlanePort) ?? 0),
+            "controlPlaneDir": try json(paths.controlPlaneDirectory(tenant).path),
+            "cmkArn": try json(cmkArn),
+            "controlPlaneRoleArn": try json(graph.controlPlaneRoleArn),
+            "dataPlanePort": try json(Int(graph.identity.dataPlanePort) ?? 0),
+            "dataPlaneRegion": try json(spec.vendorAccount.region),
+            "dataPlaneDir": try json(paths.dataPlaneDirectory(tenant).path),
+            "dataPlaneRoleArn": try json(graph.dataPlaneRoleArn),
+            "cacheEnabled": try json(spec.dataPlane.servingCache.enabled),
+            "cacheMaxAge": try json(spec.dataPlane.servingCache.maxAgeSeconds),
+            "cacheMaxEntries": try json(spec.dataPlane.servingCache.maxEntries),
+            "riftEnabled": try json(spec.dataPlane.rift.enabled),
+            "riftRegion": try json(spec.dataPlane.rift.region),
+            "onlineStore": try json(online),
+            "offlineStore": try json(offline),
+            "crossAccountRoleArn": try json(graph.crossAccountRoleArn),
+            "externalId": try json(graph.identity.externalId),
+            "sessionSeconds": try json(customer.crossAccountRole.maxSessionSeconds),
+            "callerCredentialFile": try json(paths.dataPlaneCredential(tenant).path),
+            "principals": try list(principals) {
+                ["serviceAccount": try json($0.serviceAccount), "workspace": try json($0.workspace), "role": try json($0.role.rawValue)]
+            },
+        ]
+    }
+}

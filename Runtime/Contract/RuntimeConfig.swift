@@ -1,0 +1,84 @@
+/// The runtime configuration the provisioner renders for a tenant (`tenants/NAME/config/runtime.json`)
+/// and a tenant's `vpt-runtime` reads. Versioned; holds no secret, only where secrets are.
+public struct RuntimeConfig: Codable, Sendable, Equatable {
+    public static let currentSchemaVersion = 1
+    public var schemaVersion: Int
+    public var tenant: String
+    /// `$VPT_HOME/accounts`, where the local target's cloud services keep their state.
+    public var accountsRoot: String
+    public var allowedRegions: [String]
+    public var controlPlane: ControlPlaneConfig
+    public var dataPlane: DataPlaneConfig
+    public var onlineStore: StoreConfig
+    public var offlineStore: StoreConfig
+    public var crossAccount: CrossAccountConfig
+    public var principals: [PrincipalConfig]
+}
+
+/// Control plane process settings.
+public struct ControlPlaneConfig: Codable, Sendable, Equatable {
+    public var port: Int
+    public var dataDirectory: String
+    /// ARN of the tenant CMK that encrypts metadata at rest.
+    public var cmkArn: String
+    /// The vendor role the control plane acts as.
+    public var roleArn: String
+}
+
+/// Data plane process settings.
+public struct DataPlaneConfig: Codable, Sendable, Equatable {
+    public var port: Int
+    public var region: String
+    public var dataDirectory: String
+    public var roleArn: String
+    public var servingCache: CacheConfig
+    public var rift: RiftConfig
+}
+
+public struct CacheConfig: Codable, Sendable, Equatable {
+    public var enabled: Bool
+    public var maxAgeSeconds: Int
+    public var maxEntries: Int
+}
+
+public struct RiftConfig: Codable, Sendable, Equatable {
+    public var enabled: Bool
+    public var region: String
+}
+
+/// Where a store lives in the customer account.
+public struct StoreConfig: Codable, Sendable, Equatable {
+    public var kind: String
+    public var account: String
+    public var region: String
+    /// A path for sqlite and local stores, a URL for redis.
+    public var location: String
+    /// The resource name that IAM permissions refer to.
+    public var resource: String
+    /// Key prefix (redis) or table name, isolating the tenant inside a shared engine.
+    public var namespace: String
+
+    public init(kind: String, account: String, region: String, location: String, resource: String, namespace: String) {
+        self.kind = kind
+        self.account = account
+        self.region = region
+        self.location = location
+        self.resource = resource
+        self.namespace = namespace
+    }
+}
+
+/// How the data plane reaches the customer account.
+public struct CrossAccountConfig: Codable, Sendable, Equatable {
+    public var roleArn: String
+    public var externalId: String
+    public var sessionSeconds: Int
+    /// File (0600) holding the data plane role's own access key, used to call AssumeRole.
+    public var callerCredentialFile: String
+}
+
+public struct PrincipalConfig: Codable, Sendable, Equatable {
+    public var serviceAccount: String
+    public var workspace: String
+    public var role: String
+}
