@@ -125,7 +125,7 @@ let package = Package(
         ),
         .testTarget(
             name: "VPTCLITests",
-            dependencies: ["VPTCLI", "vpt", "VPTState", "VPTLocalCloud"],
+            dependencies: ["VPTCLI", "vpt", "VPTState", "VPTLocalCloud", .product(name: "GRDB", package: "GRDB.swift")],
             path: "Tests/VPTCLITests",
             swiftSettings: swiftSettings
         ),
