@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs what building and testing vpt needs on a Debian machine (the CI image and dev machines).
+# Safe to re-run: packages already present are skipped.
+set -euo pipefail
+
+packages=(libsqlite3-dev libssl-dev libcurl4-openssl-dev)
+missing=()
+for p in "${packages[@]}"; do
+    dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+if ((${#missing[@]})); then
+    echo "infra/install-deps.sh: installing ${missing[*]}"
+    SUDO=""
+    [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+command -v swift >/dev/null || { echo "swift is not on PATH (expected /opt/swift/usr/bin)"; exit 1; }
