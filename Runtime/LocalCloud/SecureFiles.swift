@@ -20,17 +20,24 @@ public enum SecureFiles {
         }
     }
 
-    /// Creates `url` and any missing parents with mode 0700; tightens an existing directory to 0700.
+    /// Creates `url` and any missing parents with mode 0700, and tightens `url` itself to 0700.
+    /// Directories that already existed above `url` are left exactly as they were.
     public static func makeDirectory(_ url: URL) throws {
-        let path = url.path
+        try createMissing(url)
+        if chmod(url.path, 0o700) != 0 { throw Failure.io(path: url.path, operation: "chmod", errno: errno) }
+    }
+
+    private static func createMissing(_ url: URL) throws {
         var isDirectory: ObjCBool = false
-        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
-            if chmod(path, 0o700) != 0 { throw Failure.io(path: path, operation: "chmod", errno: errno) }
+        if FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) {
+            guard isDirectory.boolValue else { throw Failure.io(path: url.path, operation: "use as a directory", errno: ENOTDIR) }
             return
         }
-        try makeDirectory(url.deletingLastPathComponent())
-        if mkdir(path, 0o700) != 0, errno != EEXIST { throw Failure.io(path: path, operation: "create directory", errno: errno) }
-        _ = chmod(path, 0o700)
+        try createMissing(url.deletingLastPathComponent())
+        if mkdir(url.path, 0o700) != 0, errno != EEXIST {
+            throw Failure.io(path: url.path, operation: "create directory", errno: errno)
+        }
+        _ = chmod(url.path, 0o700)  // mkdir applies the umask
     }
 
     /// Writes `data` to `url` atomically with mode 0600; the parent directory is created 0700.

@@ -1,4 +1,7 @@
 import Crypto
+#if canImport(Glibc)
+    import Glibc
+#endif
 import Foundation
 import Testing
 import VPTContract
@@ -88,5 +91,37 @@ import VPTContract
 
     @Test func missingMasterKeyIsAnActionableError() {
         #expect(throws: KMSError.masterKeyMissing(FleetMasterKey.url(home: home).path)) { try LocalKMS(home: home) }
+    }
+}
+
+@Suite struct SecureFilesTests {
+    @Test func newDirectoriesAre0700AndExistingAncestorsKeepTheirMode() throws {
+        let parent = temporaryDirectory()
+        chmod(parent.path, 0o755)
+        let leaf = parent.appendingPathComponent("a/b/c")
+        try SecureFiles.makeDirectory(leaf)
+        #expect(SecureFiles.mode(of: parent) == 0o755)
+        #expect(SecureFiles.mode(of: parent.appendingPathComponent("a")) == 0o700)
+        #expect(SecureFiles.mode(of: leaf) == 0o700)
+    }
+
+    @Test func atomicWritesAre0600AndLeaveNoTemporaryFile() throws {
+        let dir = temporaryDirectory()
+        let file = dir.appendingPathComponent("x/y.json")
+        try SecureFiles.write(Data("one".utf8), to: file)
+        try SecureFiles.write(Data("two".utf8), to: file)
+        #expect(try String(contentsOf: file, encoding: .utf8) == "two")
+        #expect(SecureFiles.mode(of: file) == 0o600)
+        #expect(SecureFiles.temporaryFiles(under: dir).isEmpty)
+    }
+
+    @Test func staleTemporaryFilesOfDeadWritersAreRemovedLiveOnesKept() throws {
+        let dir = temporaryDirectory()
+        let dead = dir.appendingPathComponent(".a.json\(SecureFiles.temporaryMarker)999999-1")
+        let live = dir.appendingPathComponent(".b.json\(SecureFiles.temporaryMarker)1-1")  // pid 1 is alive
+        try Data().write(to: dead)
+        try Data().write(to: live)
+        #expect(SecureFiles.removeStaleTemporaryFiles(under: dir) == 1)
+        #expect(SecureFiles.temporaryFiles(under: dir) == [live.lastPathComponent])
     }
 }
