@@ -40,6 +40,16 @@ let package = Package(
             path: "Runtime/LocalCloud",
             swiftSettings: swiftSettings
         ),
+        // Online store adapters a tenant's data plane uses (credential and residency checked on open).
+        .target(
+            name: "VPTOnlineStore",
+            dependencies: [
+                "VPTContract", "VPTLocalCloud",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            path: "Runtime/Stores",
+            swiftSettings: swiftSettings
+        ),
         // Pure tenant model: spec, validation, CIDR arithmetic. No I/O.
         .target(
             name: "VPTModel",
@@ -115,6 +125,12 @@ let package = Package(
             name: "VPTLocalCloudTests",
             dependencies: ["VPTLocalCloud", "VPTContract"],
             path: "Tests/VPTLocalCloudTests",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "VPTOnlineStoreTests",
+            dependencies: ["VPTOnlineStore", "VPTContract", "VPTLocalCloud", "VPTEngine"],
+            path: "Tests/VPTOnlineStoreTests",
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The whole test suite: install dependencies, one debug build, then every test.
+# The whole test suite: install dependencies, one debug build, every Swift test, then the Python tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash infra/install-deps.sh
 swift build --build-tests
 swift test --skip-build
+(cd sdk/python && python3 -m pytest -q tests)

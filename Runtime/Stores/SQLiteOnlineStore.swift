@@ -1,0 +1,97 @@
+import Foundation
+import GRDB
+import VPTContract
+import VPTLocalCloud
+
+/// The SQLite online store: one file in the customer account's region directory, opened only with a
+/// session credential from the cross-account role and only inside the allowed regions.
+///
+/// One row per (workspace, feature view, entity key); the value is `OnlineRecordCodec`'s encoding.
+/// Writes keep the newest event time (ties: newest write time), so late events never overwrite.
+public final class SQLiteOnlineStore: Sendable {
+    /// File name inside the store's directory.
+    public static let fileName = "online.sqlite"
+
+    public let config: StoreConfig
+    private let pool: DatabasePool
+
+    /// Opens (creating on first use) the store described by `config`.
+    /// - Throws: `OnlineStoreError.outsideResidency` before touching anything when the store's region
+    ///   is not allowed; `.accessDenied` when the session may not use this store.
+    public init(
+        config: StoreConfig, allowedRegions: [String], session: SessionCredential, sts: LocalSTS, write: Bool, now: Date = Date()
+    ) throws {
+        guard config.kind == "sqlite" else { throw OnlineStoreError.unsupported(config.kind) }
+        guard allowedRegions.contains(config.region) else {
+            throw OnlineStoreError.outsideResidency(region: config.region, allowed: allowedRegions)
+        }
+        do {
+            _ = try sts.authorize(session, action: write ? "store:write" : "store:read", resource: "\(config.resource)/\(Self.fileName)", now: now)
+        } catch {
+            throw OnlineStoreError.accessDenied("\(error)")
+        }
+        self.config = config
+        let url = URL(fileURLWithPath: config.location)
+        try SecureFiles.makeDirectory(url.deletingLastPathComponent())
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(10)
+        pool = try DatabasePool(path: url.path, configuration: configuration)
+        for suffix in ["", "-wal", "-shm"] { chmod(url.path + suffix, 0o600) }
+        try pool.write { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE IF NOT EXISTS online_record (
+                        workspace TEXT NOT NULL, feature_view TEXT NOT NULL, entity_key BLOB NOT NULL,
+                        value BLOB NOT NULL, event_time INTEGER NOT NULL, write_time INTEGER NOT NULL,
+                        PRIMARY KEY (workspace, feature_view, entity_key)) WITHOUT ROWID
+                    """)
+        }
+    }
+
+    /// Upserts records in one transaction; returns how many rows changed (older events change none).
+    @discardableResult
+    public func write(_ records: [OnlineRecord]) throws -> Int {
+        try pool.write { db in
+            let statement = try db.cachedStatement(
+                sql: """
+                    INSERT INTO online_record (workspace, feature_view, entity_key, value, event_time, write_time)
+                    VALUES (?, ?, ?, ?, ?, ?)
+                    ON CONFLICT (workspace, feature_view, entity_key) DO UPDATE SET
+                        value = excluded.value, event_time = excluded.event_time, write_time = excluded.write_time
+                    WHERE (excluded.event_time, excluded.write_time) > (online_record.event_time, online_record.write_time)
+                    """)
+            var changed = 0
+            for record in records {
+                let key = OnlineRecordCodec.entityKey(record.joinKeys.map(\.value))
+                let value = OnlineRecordCodec.encodeValue(
+                    features: record.features, eventTimeMicros: record.eventTimeMicros, writeTimeMicros: record.writeTimeMicros)
+                try statement.execute(arguments: [
+                    record.workspace, record.featureView, Data(key), Data(value), record.eventTimeMicros, record.writeTimeMicros,
+                ])
+                changed += db.changesCount
+            }
+            return changed
+        }
+    }
+
+    /// The stored values for each entity key (nil where there is none), in the order asked.
+    public func read(workspace: String, featureView: String, entityKeys: [[FeatureValue]]) throws -> [StoredFeatures?] {
+        try pool.read { db in
+            let statement = try db.cachedStatement(
+                sql: "SELECT value FROM online_record WHERE workspace = ? AND feature_view = ? AND entity_key = ?")
+            return try entityKeys.map { key in
+                guard let data = try Data.fetchOne(statement, arguments: [workspace, featureView, Data(OnlineRecordCodec.entityKey(key))])
+                else { return nil }
+                let decoded = try OnlineRecordCodec.decodeValue(Array(data))
+                return StoredFeatures(features: decoded.features, eventTimeMicros: decoded.eventTimeMicros, writeTimeMicros: decoded.writeTimeMicros)
+            }
+        }
+    }
+}
+
+/// Feature values as read back from a store.
+public struct StoredFeatures: Sendable {
+    public var features: [(name: String, value: FeatureValue)]
+    public var eventTimeMicros: Int64
+    public var writeTimeMicros: Int64
+}
