@@ -31,9 +31,11 @@ public struct Provisioner: Sendable {
 
     /// Parses and validates a spec against the fleet (other tenants' CIDRs) and the command's name.
     public func loadSpec(yaml: String, name: String? = nil) throws -> TenantSpec {
-        var allocations = try store.allocations()
-        if let name { allocations[name] = nil }
-        let spec = try TenantSpecParser.parse(yaml: yaml, fleet: FleetContext(allocations: allocations))
+        let store = self.store
+        let fleet = FleetContext { block in
+            ((try? store.overlapping(block)) ?? []).filter { $0.tenant != name }
+        }
+        let spec = try TenantSpecParser.parse(yaml: yaml, fleet: fleet)
         if let name, spec.name != name { throw FleetError.nameMismatch(spec: spec.name, argument: name) }
         if spec.vendorAccount.provider != .local { throw FleetError.providerUnavailable(spec.vendorAccount.provider.rawValue) }
         return spec
@@ -126,10 +128,22 @@ public struct Provisioner: Sendable {
         return DeprovisionReport(plan: plan, retained: retained, scheduled: scheduled, releasedCIDR: cidr)
     }
 
-    /// Temporary files of writers that died (their pid is gone) in the places this tenant writes.
+    /// Temporary files of writers that died (their pid is gone), only in the places this tenant writes:
+    /// its own folders recursively, and single folders of the customer account, which other tenants
+    /// may share (so the cost does not grow with the fleet).
     private func removeCrashLeftovers(tenant: String, spec: TenantSpec, identity: TenantIdentity) {
-        for root in [paths.tenant(tenant), paths.account(identity.vendorAccountId), paths.account(spec.customerAccount.accountId)] {
-            SecureFiles.removeStaleTemporaryFiles(under: root)
-        }
+        SecureFiles.removeStaleTemporaryFiles(under: paths.tenant(tenant))
+        SecureFiles.removeStaleTemporaryFiles(under: paths.account(identity.vendorAccountId))
+        let customer = spec.customerAccount
+        let graph = TenantGraph(tenant: tenant, spec: spec, identity: identity, paths: paths)
+        let cmk = graph.cmkLocation
+        let folders = [
+            paths.onlineStore(account: customer.accountId, region: customer.onlineStore.region, tenant: tenant),
+            paths.offlineStore(account: customer.accountId, region: customer.offlineStore.region, tenant: tenant),
+            paths.account(customer.accountId).appendingPathComponent("global/iam/roles"),
+            paths.region(cmk.account, cmk.region).appendingPathComponent("kms/keys"),
+            paths.region(cmk.account, cmk.region).appendingPathComponent("kms/aliases"),
+        ]
+        for folder in folders { SecureFiles.removeStaleTemporaryFiles(under: folder, recursive: false) }
     }
 }

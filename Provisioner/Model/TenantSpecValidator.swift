@@ -50,8 +50,7 @@ struct TenantSpecValidator {
             check(cidrPath, v.vpc.cidr, false, "has host bits set; the network address is \(suggested)")
         case .success(let block):
             check(cidrPath, v.vpc.cidr, (16...28).contains(block.prefixLength), "must have a prefix length from /16 to /28")
-            for (tenant, other) in fleet.allocations.sorted(by: { $0.key < $1.key })
-            where tenant != spec.name && other.overlaps(block) {
+            for (tenant, other) in fleet.overlapping(block) where tenant != spec.name {
                 check(cidrPath, v.vpc.cidr, false, "overlaps the VPC of tenant '\(tenant)' (\(other))")
             }
         }

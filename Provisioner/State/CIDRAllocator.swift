@@ -44,6 +44,23 @@ extension StateStore {
         }
     }
 
+    /// Tenants whose blocks overlap `block`: the range scan on the `network` index plus the one block
+    /// that starts before it (blocks never overlap each other, so no other can reach in).
+    public func overlapping(_ block: CIDRBlock) throws -> [(tenant: String, block: CIDRBlock)] {
+        try pool.read { db in
+            var rows = try Row.fetchAll(
+                db, sql: "SELECT tenant, network, prefixLength, last FROM cidr_allocation WHERE network BETWEEN ? AND ? ORDER BY network",
+                arguments: [Int64(block.network), Int64(block.lastAddress)])
+            if let before = try Row.fetchOne(
+                db, sql: "SELECT tenant, network, prefixLength, last FROM cidr_allocation WHERE network < ? ORDER BY network DESC LIMIT 1",
+                arguments: [Int64(block.network)]), (before["last"] as Int64) >= Int64(block.network)
+            {
+                rows.insert(before, at: 0)
+            }
+            return rows.map { ($0["tenant"], CIDRBlock(network: UInt32($0["network"] as Int64), prefixLength: $0["prefixLength"])) }
+        }
+    }
+
     public func allocation(tenant: String) throws -> CIDRBlock? {
         try pool.read { db in try Self.allocation(db, tenant: tenant) }
     }

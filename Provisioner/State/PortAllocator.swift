@@ -14,7 +14,8 @@ extension StateStore {
                 return port
             }
             let used = Set(
-                try String.fetchAll(db, sql: "SELECT value FROM tenant_value WHERE key LIKE '%Port'").compactMap { Int($0) })
+                try String.fetchAll(db, sql: "SELECT value FROM tenant_value WHERE key IN ('controlPlanePort', 'dataPlanePort')")
+                    .compactMap { Int($0) })
             guard let port = Self.tenantPorts.first(where: { !used.contains($0) }) else {
                 throw DatabaseError(message: "no free tenant port left in \(Self.tenantPorts)")
             }

@@ -76,6 +76,10 @@ public final class StateStore: Sendable {
                 t.column("detail", .text)
             }
         }
+        migrator.registerMigration("v2-value-key-index") { db in
+            // Port allocation looks values up by key across tenants.
+            try db.create(index: "tenant_value_key", on: "tenant_value", columns: ["key", "value"])
+        }
         return migrator
     }
 

@@ -104,10 +104,16 @@ public enum SecureFiles {
     /// Removes temporary files left by writers that died below `root`; a file whose writer (the pid in
     /// its name) is still alive is left alone. Returns how many were removed.
     @discardableResult
-    public static func removeStaleTemporaryFiles(under root: URL) -> Int {
-        guard let walker = FileManager.default.enumerator(atPath: root.path) else { return 0 }
+    public static func removeStaleTemporaryFiles(under root: URL, recursive: Bool = true) -> Int {
+        let names: [String]
+        if recursive {
+            guard let walker = FileManager.default.enumerator(atPath: root.path) else { return 0 }
+            names = walker.compactMap { $0 as? String }
+        } else {
+            names = (try? FileManager.default.contentsOfDirectory(atPath: root.path)) ?? []
+        }
         var removed = 0
-        while let relative = walker.nextObject() as? String {
+        for relative in names {
             let name = (relative as NSString).lastPathComponent
             guard name.hasPrefix("."), let marker = name.range(of: temporaryMarker) else { continue }
             let pid = Int32(name[marker.upperBound...].prefix { $0.isNumber }) ?? 0

@@ -18,7 +18,7 @@ import VPTModel
     @Test func migrationsAreRecordedAndReopeningChangesNothing() throws {
         _ = try store()
         let again = try store()
-        #expect(try again.appliedMigrations() == ["v1-fleet"])
+        #expect(try again.appliedMigrations() == ["v1-fleet", "v2-value-key-index"])
         #expect(SecureFilesMode.of(home.appendingPathComponent("state.db")) == 0o600)
     }
 
@@ -49,6 +49,18 @@ import VPTModel
         // Changing the request moves the tenant to a new block in one step.
         #expect(try store.allocateCIDR(tenant: "x", request: .auto(prefixLength: 16)) == block("10.2.0.0/16"))
         #expect(try store.allocation(tenant: "x") == block("10.2.0.0/16"))
+    }
+
+    @Test func overlappingFindsOnlyTheBlocksThatShareAddresses() throws {
+        let store = try store()
+        _ = try store.allocateCIDR(tenant: "a", request: .explicit(block("10.0.0.0/16")))
+        _ = try store.allocateCIDR(tenant: "b", request: .explicit(block("10.1.0.0/24")))
+        _ = try store.allocateCIDR(tenant: "c", request: .explicit(block("10.1.1.0/24")))
+        _ = try store.allocateCIDR(tenant: "d", request: .explicit(block("10.2.0.0/16")))
+        #expect(try store.overlapping(block("10.0.128.0/20")).map(\.tenant) == ["a"])
+        #expect(try store.overlapping(block("10.1.0.0/16")).map(\.tenant) == ["b", "c"])
+        #expect(try store.overlapping(block("10.0.0.0/8")).map(\.tenant) == ["a", "b", "c", "d"])
+        #expect(try store.overlapping(block("10.1.2.0/24")).isEmpty)
     }
 
     @Test func exhaustedPoolSaysSo() throws {
