@@ -50,6 +50,17 @@ let package = Package(
             path: "Runtime/Stores",
             swiftSettings: swiftSettings
         ),
+        // The control plane's encrypted metadata store (envelope encryption under the tenant CMK).
+        .target(
+            name: "VPTMetadata",
+            dependencies: [
+                "VPTContract", "VPTLocalCloud",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            path: "Runtime/Metadata",
+            swiftSettings: swiftSettings
+        ),
         // Pure tenant model: spec, validation, CIDR arithmetic. No I/O.
         .target(
             name: "VPTModel",
@@ -131,6 +142,12 @@ let package = Package(
             name: "VPTOnlineStoreTests",
             dependencies: ["VPTOnlineStore", "VPTContract", "VPTLocalCloud", "VPTEngine"],
             path: "Tests/VPTOnlineStoreTests",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "VPTMetadataTests",
+            dependencies: ["VPTMetadata", "VPTLocalCloud", .product(name: "Crypto", package: "swift-crypto")],
+            path: "Tests/VPTMetadataTests",
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -14,7 +14,7 @@ import VPTState
         "provider.begin:cross_account_role", "apply.after:cross_account_role",
         "online_store.after-directory", "offline_store.after-directory", "apply.after:online_store",
         "provider.begin:runtime_config", "apply.after:runtime_config",
-        "provider.end:control_plane", "apply.before:data_plane", "provider.begin:principal",
+        "provider.end:control_plane", "apply.before:data_plane", "provider.begin:data_plane", "provider.begin:principal",
         "apply.after:principal.fraud-scorer.prod",
         "file.before-rename#1", "file.before-rename#6", "file.before-rename#11", "file.before-rename#14",
     ]

@@ -27,6 +27,7 @@ struct ProvisionTenantCommand: AsyncParsableCommand {
         do {
             let provisioner = try Provisioner(home: global.homeURL)
             let spec = try provisioner.loadSpec(yaml: try Console.readFile(file), name: name)
+            if global.output == .table, global.verbose { PlanPrinter.print(try provisioner.plan(tenant: name, spec: spec)) }
             if global.output == .table { Console.out("Provisioning tenant '\(name)'…") }
             let report = try await provisioner.provision(
                 tenant: name, spec: spec, parallelism: parallelism, progress: Console.progressPrinter(global.output))
