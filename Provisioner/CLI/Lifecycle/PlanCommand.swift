@@ -12,16 +12,15 @@ struct PlanTenantCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "tenant", abstract: "Show the resource diff for a tenant spec.")
 
     @OptionGroup var global: GlobalOptions
-    @Argument(help: "Tenant name (must match the spec's name).") var name: String
-    @Option(name: .customShort("f"), help: "Tenant spec (YAML).") var file: String
+    @OptionGroup var tenant: TenantSpecArguments
     @Flag(help: "Exit 2 when changes are pending, 0 when there are none (as Terraform).") var detailedExitcode = false
 
     func run() async throws {
         let plan: Plan
         do {
             let provisioner = try Provisioner(home: global.homeURL)
-            let spec = try provisioner.loadSpec(yaml: try Console.readFile(file), name: name)
-            plan = try provisioner.plan(tenant: name, spec: spec)
+            let spec = try provisioner.loadSpec(yaml: try Console.readFile(tenant.file), name: tenant.name)
+            plan = try provisioner.plan(tenant: tenant.name, spec: spec)
         } catch let error as ValidationError {
             throw error
         } catch {

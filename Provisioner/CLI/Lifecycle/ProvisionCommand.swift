@@ -14,8 +14,7 @@ struct ProvisionTenantCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "tenant", abstract: "Provision (or update) a tenant from its spec.")
 
     @OptionGroup var global: GlobalOptions
-    @Argument(help: "Tenant name (must match the spec's name).") var name: String
-    @Option(name: .customShort("f"), help: "Tenant spec (YAML).") var file: String
+    @OptionGroup var tenant: TenantSpecArguments
     @Option(help: "How many independent resources to apply at once.") var parallelism = 10
 
     func validate() throws {
@@ -26,19 +25,19 @@ struct ProvisionTenantCommand: AsyncParsableCommand {
         let started = Date()
         do {
             let provisioner = try Provisioner(home: global.homeURL)
-            let spec = try provisioner.loadSpec(yaml: try Console.readFile(file), name: name)
-            if global.output == .table, global.verbose { PlanPrinter.print(try provisioner.plan(tenant: name, spec: spec)) }
-            if global.output == .table { Console.out("Provisioning tenant '\(name)'…") }
+            let spec = try provisioner.loadSpec(yaml: try Console.readFile(tenant.file), name: tenant.name)
+            if global.output == .table, global.verbose { PlanPrinter.print(try provisioner.plan(tenant: tenant.name, spec: spec)) }
+            if global.output == .table { Console.out("Provisioning tenant '\(tenant.name)'…") }
             let report = try await provisioner.provision(
-                tenant: name, spec: spec, parallelism: parallelism, progress: Console.progressPrinter(global.output))
+                tenant: tenant.name, spec: spec, parallelism: parallelism, progress: Console.progressPrinter(global.output))
             let elapsed = String(format: "%.2f", Date().timeIntervalSince(started))
             if global.output == .json {
-                Console.json(ProvisionSummary(tenant: name, changed: !report.plan.isEmpty, plan: report.plan, seconds: Date().timeIntervalSince(started)))
+                Console.json(ProvisionSummary(tenant: tenant.name, changed: !report.plan.isEmpty, plan: report.plan, seconds: Date().timeIntervalSince(started)))
             } else if report.plan.isEmpty {
-                Console.out("No changes. Tenant '\(name)' matches the spec.")
+                Console.out("No changes. Tenant '\(tenant.name)' matches the spec.")
             } else {
-                Console.out("Tenant '\(name)' provisioned in \(elapsed)s: \(report.plan.summary).")
-                Console.out("  `vpt tenant show \(name)` shows its resources.")
+                Console.out("Tenant '\(tenant.name)' provisioned in \(elapsed)s: \(report.plan.summary).")
+                Console.out("  `vpt tenant show \(tenant.name)` shows its resources.")
             }
         } catch let error as ValidationError {
             throw error
