@@ -3,7 +3,7 @@
 # Safe to re-run: packages already present are skipped.
 set -euo pipefail
 
-packages=(libsqlite3-dev libssl-dev libcurl4-openssl-dev)
+packages=(libsqlite3-dev libssl-dev libcurl4-openssl-dev redis-server)
 missing=()
 for p in "${packages[@]}"; do
     dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -1,0 +1,87 @@
+import Foundation
+import VPTContract
+import VPTLocalCloud
+
+/// The Redis online store: one key per (workspace, feature view, entity key) under the tenant's
+/// namespace, holding `OnlineRecordCodec`'s value encoding. Key layout (binary-safe):
+/// `NAMESPACE WORKSPACE ":" FEATURE_VIEW ":" ENTITY_KEY_BYTES`, NAMESPACE being `vpt:TENANT:`.
+///
+/// Opened like the SQLite store: only inside the allowed regions and with a session from the
+/// tenant's cross-account role. Writes run a Lua script so that "newest event wins, ties to the newest
+/// write" is decided atomically inside Redis.
+public final class RedisOnlineStore: @unchecked Sendable {
+    public let config: StoreConfig
+    private let connection: RedisConnection
+    private let lock = NSLock()
+
+    /// Compares the stored (event, write) pair with the new one; both are the first 16 bytes after the
+    /// version byte of the value, big-endian signed 64-bit.
+    static let upsertScript = """
+        local current = redis.call('GET', KEYS[1])
+        if current then
+          local ce, cw = struct.unpack('>i8>i8', string.sub(current, 2, 17))
+          local ne, nw = struct.unpack('>i8>i8', string.sub(ARGV[1], 2, 17))
+          if ne < ce or (ne == ce and nw <= cw) then return 0 end
+        end
+        redis.call('SET', KEYS[1], ARGV[1])
+        return 1
+        """
+
+    public init(config: StoreConfig, allowedRegions: [String], session: SessionCredential, sts: LocalSTS, write: Bool, now: Date = Date()) throws {
+        guard config.kind == "redis" else { throw OnlineStoreError.unsupported(config.kind) }
+        guard allowedRegions.contains(config.region) else {
+            throw OnlineStoreError.outsideResidency(region: config.region, allowed: allowedRegions)
+        }
+        do {
+            _ = try sts.authorize(session, action: write ? "store:write" : "store:read", resource: "\(config.resource)/redis", now: now)
+        } catch {
+            throw OnlineStoreError.accessDenied("\(error)")
+        }
+        guard let url = URLComponents(string: config.location), url.scheme == "redis", let host = url.host, let port = url.port else {
+            throw OnlineStoreError.accessDenied("the redis endpoint must be redis://HOST:PORT[/DB]")
+        }
+        self.config = config
+        connection = try RedisConnection(host: host, port: port)
+        let database = url.path.split(separator: "/").first.map(String.init) ?? "0"
+        _ = try connection.command([Array("SELECT".utf8), Array(database.utf8)])
+    }
+
+    func key(_ workspace: String, _ featureView: String, _ entity: [FeatureValue]) -> [UInt8] {
+        Array("\(config.namespace)\(workspace):\(featureView):".utf8) + OnlineRecordCodec.entityKey(entity)
+    }
+
+    /// Upserts records in one pipelined round trip; returns how many replaced what was there.
+    @discardableResult
+    public func write(_ records: [OnlineRecord]) throws -> Int {
+        let script = Array(Self.upsertScript.utf8)
+        let commands = records.map { record -> [[UInt8]] in
+            let value = OnlineRecordCodec.encodeValue(
+                features: record.features, eventTimeMicros: record.eventTimeMicros, writeTimeMicros: record.writeTimeMicros)
+            return [Array("EVAL".utf8), script, Array("1".utf8), key(record.workspace, record.featureView, record.joinKeys.map(\.value)), value]
+        }
+        let replies = try lock.withLock { try connection.pipeline(commands) }
+        return try replies.reduce(0) { total, reply in
+            switch reply {
+            case .integer(let n): return total + Int(n)
+            case .error(let message): throw RedisConnection.Failure.server(message)
+            default: throw RedisConnection.Failure.protocolError("EVAL returned \(reply)")
+            }
+        }
+    }
+
+    /// The stored values for each entity key (nil where there is none), in the order asked, in one MGET.
+    public func read(workspace: String, featureView: String, entityKeys: [[FeatureValue]]) throws -> [StoredFeatures?] {
+        guard !entityKeys.isEmpty else { return [] }
+        let reply = try lock.withLock {
+            try connection.command([Array("MGET".utf8)] + entityKeys.map { key(workspace, featureView, $0) })
+        }
+        guard case .array(let items?) = reply, items.count == entityKeys.count else {
+            throw RedisConnection.Failure.protocolError("MGET returned \(reply)")
+        }
+        return try items.map { item in
+            guard case .bulk(let bytes?) = item else { return nil }
+            let decoded = try OnlineRecordCodec.decodeValue(bytes)
+            return StoredFeatures(features: decoded.features, eventTimeMicros: decoded.eventTimeMicros, writeTimeMicros: decoded.writeTimeMicros)
+        }
+    }
+}

@@ -1,0 +1,110 @@
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+import Testing
+import VPTContract
+import VPTEngine
+import VPTLocalCloud
+
+@testable import VPTOnlineStore
+
+/// Against a real redis-server started by infra/redis.sh on a loopback port of its own.
+@Suite struct RedisOnlineStoreTests {
+    /// Starts redis-server, runs `body`, stops it.
+    func withRedis(_ body: (Int) async throws -> Void) async throws {
+        let port = Int.random(in: 30_000...39_999)
+        let dir = temporaryDirectory("redis")
+        let script = repositoryRoot.appendingPathComponent("infra/redis.sh").path
+        try run(["bash", script, "start", String(port), dir.path])
+        defer { try? run(["bash", script, "stop", String(port)]) }
+        try await body(port)
+    }
+
+    /// posix_spawn + waitpid: Foundation's Process does not reap a script whose child daemonizes.
+    func run(_ arguments: [String]) throws {
+        var pid: pid_t = 0
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+        let argv = arguments.map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        guard posix_spawnp(&pid, arguments[0], &actions, nil, argv, environ) == 0 else { throw CocoaError(.executableLoad) }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0, errno == EINTR {}
+        guard status == 0 else { throw CocoaError(.executableLoad) }
+    }
+
+    struct Tenant {
+        var config: RuntimeConfig
+        var session: SessionCredential
+        var sts: LocalSTS
+    }
+
+    func provision(_ names: [String], port: Int, label: String = #function) async throws -> [Tenant] {
+        let home = temporaryDirectory(label)
+        _ = try Fleet.initialize(home: home)
+        let provisioner = try Provisioner(home: home)
+        let yaml = try String(contentsOf: repositoryRoot.appendingPathComponent("examples/globex-us.yaml"), encoding: .utf8)
+            .replacingOccurrences(of: "redis://127.0.0.1:6379/0", with: "redis://127.0.0.1:\(port)/0")
+            .replacingOccurrences(of: "    cidr: 10.42.0.0/20\n", with: "")
+        var tenants: [Tenant] = []
+        for name in names {
+            let spec = try provisioner.loadSpec(yaml: yaml.replacingOccurrences(of: "name: globex-us", with: "name: \(name)"))
+            _ = try await provisioner.provision(tenant: name, spec: spec)
+            let config = try JSONDecoder().decode(RuntimeConfig.self, from: Data(contentsOf: provisioner.paths.runtimeConfig(name)))
+            let sts = LocalSTS(iam: LocalIAM(accountsRoot: URL(fileURLWithPath: config.accountsRoot)))
+            let caller = try #require(try SecureFiles.readJSON(AccessKeyCredential.self, from: URL(fileURLWithPath: config.crossAccount.callerCredentialFile)))
+            let session = try sts.assumeRole(
+                roleArn: config.crossAccount.roleArn, externalId: config.crossAccount.externalId, sessionName: "data-plane",
+                durationSeconds: 900, caller: caller)
+            tenants.append(Tenant(config: config, session: session, sts: sts))
+        }
+        return tenants
+    }
+
+    func record(_ user: Int64, amount: Double, event: Int64, write: Int64) -> OnlineRecord {
+        OnlineRecord(
+            workspace: "prod", featureView: "user_txn", joinKeys: [("user_id", .int64(user))],
+            features: [("amount", .float64(amount)), ("label", .string("x\u{0}y"))], eventTimeMicros: event, writeTimeMicros: write)
+    }
+
+    @Test func newestEventWinsAtomicallyInRedis() async throws {
+        try await withRedis { port in
+            let t = try await provision(["globex"], port: port)[0]
+            let store = try RedisOnlineStore(config: t.config.onlineStore, allowedRegions: t.config.allowedRegions, session: t.session, sts: t.sts, write: true)
+            #expect(try store.write([record(1, amount: 1, event: -100, write: 1), record(2, amount: 9, event: 5, write: 5)]) == 2)
+            #expect(try store.write([record(1, amount: 2, event: 200, write: 2)]) == 1)
+            #expect(try store.write([record(1, amount: 3, event: 150, write: 3)]) == 0)  // late
+            #expect(try store.write([record(1, amount: 4, event: 200, write: 1)]) == 0)  // same event, older write
+            #expect(try store.write([record(1, amount: 5, event: 200, write: 9)]) == 1)
+            let got = try store.read(workspace: "prod", featureView: "user_txn", entityKeys: [[.int64(1)], [.int64(3)], [.int64(2)]])
+            #expect(got[0]?.features.map(\.value) == [.float64(5), .string("x\u{0}y")])
+            #expect(got[1] == nil)
+            #expect(got[2]?.eventTimeMicros == 5)
+            // Keys live under the tenant's namespace.
+            let raw = try RedisConnection(host: "127.0.0.1", port: port)
+            guard case .array(let keys?) = try raw.command([Array("KEYS".utf8), Array("*".utf8)]) else { throw CocoaError(.coderInvalidValue) }
+            #expect(keys.count == 2)
+            #expect(keys.allSatisfy { if case .bulk(let k?) = $0 { return k.starts(with: Array("vpt:globex:prod:user_txn:".utf8)) } else { return false } })
+        }
+    }
+
+    @Test func credentialsAndResidencyAreCheckedBeforeConnecting() async throws {
+        try await withRedis { port in
+            let tenants = try await provision(["tenant-a", "tenant-b"], port: port)
+            let (a, b) = (tenants[0], tenants[1])
+            #expect(throws: OnlineStoreError.self) {
+                try RedisOnlineStore(config: b.config.onlineStore, allowedRegions: b.config.allowedRegions, session: a.session, sts: a.sts, write: false)
+            }
+            var outside = a.config.onlineStore
+            outside.region = "eu-west-1"
+            #expect(throws: OnlineStoreError.outsideResidency(region: "eu-west-1", allowed: ["us-east-1", "us-west-2"])) {
+                try RedisOnlineStore(config: outside, allowedRegions: a.config.allowedRegions, session: a.session, sts: a.sts, write: false)
+            }
+            _ = try RedisOnlineStore(config: b.config.onlineStore, allowedRegions: b.config.allowedRegions, session: b.session, sts: b.sts, write: false)
+        }
+    }
+}
