@@ -13,6 +13,7 @@ let package = Package(
     products: [
         .executable(name: "vpt", targets: ["vpt"]),
         .executable(name: "vpt-bench", targets: ["VPTBenchmarks"]),
+        .executable(name: "vpt-runtime", targets: ["vpt-runtime"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -21,11 +22,13 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
     ],
     targets: [
         // Shared contract between the provisioner and a tenant's runtime: config schema, formats.
         .target(
             name: "VPTContract",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
             path: "Runtime/Contract",
             swiftSettings: swiftSettings
         ),
@@ -59,6 +62,23 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
             path: "Runtime/Metadata",
+            swiftSettings: swiftSettings
+        ),
+        // A tenant's control plane and data plane services (never links a Provisioner/ target).
+        .target(
+            name: "VPTRuntime",
+            dependencies: [
+                "VPTContract", "VPTLocalCloud", "VPTOnlineStore", "VPTMetadata",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Runtime/Server",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "vpt-runtime",
+            dependencies: ["VPTRuntime", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Runtime/vpt-runtime",
             swiftSettings: swiftSettings
         ),
         // Pure tenant model: spec, validation, CIDR arithmetic. No I/O.

@@ -34,12 +34,19 @@ public struct FleetInitReport: Codable, Sendable, Equatable {
     public var cidrPool: String
     public var masterKeyCreated: Bool
     public var migrations: [String]
+    public var runtime: Bool
+    public var portRange: String
 }
 
 /// Creating and opening a fleet home.
 public enum Fleet {
     /// Creates the fleet under `home` (idempotent): state store, CIDR pool, master key.
-    public static func initialize(home: URL, cidrPool: String = "10.0.0.0/8") throws -> FleetInitReport {
+    /// - Parameters:
+    ///   - runtime: whether `provision` starts tenant processes (off: configuration only).
+    ///   - portRange: loopback ports handed to tenant processes.
+    public static func initialize(
+        home: URL, cidrPool: String = "10.0.0.0/8", runtime: Bool = true, portRange: ClosedRange<Int> = StateStore.defaultTenantPorts
+    ) throws -> FleetInitReport {
         guard case .success(let pool) = CIDRBlock.parse(cidrPool), (8...16).contains(pool.prefixLength) else {
             throw FleetError.invalidPool(cidrPool)
         }
@@ -53,10 +60,12 @@ public enum Fleet {
             throw FleetError.poolMismatch(existing: inForce, requested: pool.description)
         }
         try store.initializeSetting("createdAt", ISO8601DateFormatter().string(from: Date()))
+        let runtimeSetting = try store.initializeSetting("runtime", runtime ? "on" : "off")
+        let ports = try store.initializeSetting("portRange", "\(portRange.lowerBound)-\(portRange.upperBound)")
         let keyCreated = try FleetMasterKey.create(home: paths.home)
         return FleetInitReport(
             home: paths.home.path, created: !existed, cidrPool: inForce, masterKeyCreated: keyCreated,
-            migrations: try store.appliedMigrations())
+            migrations: try store.appliedMigrations(), runtime: runtimeSetting == "on", portRange: ports)
     }
 
     /// Opens an initialized fleet.

@@ -14,6 +14,10 @@ public struct FleetPaths: Sendable {
     public func runtimeConfig(_ tenant: String) -> URL { config(tenant).appendingPathComponent("runtime.json") }
     public func secrets(_ tenant: String) -> URL { self.tenant(tenant).appendingPathComponent("secrets") }
     public func dataPlaneCredential(_ tenant: String) -> URL { secrets(tenant).appendingPathComponent("data-plane-credential.json") }
+    /// The tenant admin API key (only copy), for operators and the provisioner's smoke test.
+    public func adminKey(_ tenant: String) -> URL { secrets(tenant).appendingPathComponent("admin-api-key") }
+    /// The token the data plane presents to the control plane.
+    public func internalToken(_ tenant: String) -> URL { secrets(tenant).appendingPathComponent("data-plane-token") }
     public func controlPlaneDirectory(_ tenant: String) -> URL { self.tenant(tenant).appendingPathComponent("control-plane") }
     public func dataPlaneDirectory(_ tenant: String) -> URL { self.tenant(tenant).appendingPathComponent("data-plane") }
     public func runDirectory(_ tenant: String) -> URL { self.tenant(tenant).appendingPathComponent("run") }

@@ -36,6 +36,8 @@ public struct LocalProvider: Sendable {
     public let graph: TenantGraph
     /// Waiting period for vendor keys on deprovision (7...30 days).
     public var keyDeletionDays = 30
+    /// Starts the tenant's processes; nil when the fleet runs configuration only (`vpt init --no-runtime`).
+    public var launcher: RuntimeLauncher?
 
     public init(paths: FleetPaths, kms: LocalKMS, graph: TenantGraph) {
         self.paths = paths
@@ -55,8 +57,9 @@ public struct LocalProvider: Sendable {
         case .cmk: outputs = try applyCMK(resource)
         case .crossAccountRole: outputs = try applyCrossAccountRole(resource)
         case .onlineStore, .offlineStore: outputs = try applyStore(resource)
+        case .runtimeSecrets: outputs = try applyRuntimeSecrets(resource)
         case .runtimeConfig: outputs = try applyRuntimeConfig(resource, dependencies: dependencies)
-        case .controlPlane, .dataPlane: outputs = try applyPlane(resource)
+        case .controlPlane, .dataPlane: outputs = try applyPlane(resource, dependencies: dependencies)
         case .principal: outputs = ["registeredIn": paths.runtimeConfig(graph.tenant).path]
         }
         FaultInjection.hit("provider.end:\(resource.kind.rawValue)")
@@ -84,7 +87,12 @@ public struct LocalProvider: Sendable {
         case .runtimeConfig:
             try removeIfPresent(URL(fileURLWithPath: attributes["path"] ?? ""))
             return .deleted
+        case .runtimeSecrets:
+            try removeIfPresent(paths.adminKey(graph.tenant))
+            try removeIfPresent(paths.internalToken(graph.tenant))
+            return .deleted
         case .controlPlane, .dataPlane:
+            launcher?.stop(tenant: graph.tenant)
             try removeIfPresent(URL(fileURLWithPath: attributes["directory"] ?? ""))
             return .deleted
         case .principal: return .deleted

@@ -8,6 +8,8 @@ import VPTState
 public struct ProvisionReport: Sendable {
     public var plan: Plan
     public var identity: TenantIdentity?
+    /// Latency of the smoke test's feature read, when the runtime is on and something changed.
+    public var smokeTestMilliseconds: Double?
 }
 
 /// Result of `deprovision`.
@@ -76,16 +78,23 @@ public struct Provisioner: Sendable {
         let graph = TenantGraph(tenant: tenant, spec: spec, identity: identity, paths: paths)
         let desired = graph.resources()
         let plan = Planner.plan(tenant: tenant, desired: desired, recorded: try store.resources(tenant: tenant))
-        let provider = LocalProvider(paths: paths, kms: try LocalKMS(home: paths.home), graph: graph)
+        var provider = LocalProvider(paths: paths, kms: try LocalKMS(home: paths.home), graph: graph)
+        provider.launcher = try runtimeEnabled() ? RuntimeLauncher(paths: paths) : nil
+        var smoke: Double?
         do {
             try await Applier(tenant: tenant, store: store, provider: provider, parallelism: parallelism, progress: progress)
                 .apply(plan, desired: desired)
+            if provider.launcher != nil {
+                smoke = try SmokeTest(
+                    paths: paths, tenant: tenant, controlPlanePort: Int(identity.controlPlanePort)!, dataPlanePort: Int(identity.dataPlanePort)!
+                ).run()
+            }
         } catch {
             try store.setTenantStatus(tenant, .failed, error: "\(error)")
             throw error
         }
         try store.setTenantStatus(tenant, .ready)
-        return ProvisionReport(plan: plan, identity: identity)
+        return ProvisionReport(plan: plan, identity: identity, smokeTestMilliseconds: smoke)
     }
 
     /// Tears down vendor-side resources in reverse order; customer stores and customer keys stay.
@@ -115,6 +124,7 @@ public struct Provisioner: Sendable {
         let graph = TenantGraph(tenant: tenant, spec: spec, identity: identity, paths: paths)
         var provider = LocalProvider(paths: paths, kms: try LocalKMS(home: paths.home), graph: graph)
         provider.keyDeletionDays = keyDeletionDays
+        provider.launcher = RuntimeLauncher(paths: paths)  // stopping is harmless when nothing runs
         let outcomes = try await Applier(tenant: tenant, store: store, provider: provider, parallelism: parallelism, progress: progress)
             .apply(plan, desired: [])
         var scheduled: [String: Date] = [:]
@@ -126,6 +136,27 @@ public struct Provisioner: Sendable {
         try store.appendEvent(tenant: tenant, action: "deprovisioned", detail: cidr.map { "released \($0)" })
         try store.forgetTenant(tenant)
         return DeprovisionReport(plan: plan, retained: retained, scheduled: scheduled, releasedCIDR: cidr)
+    }
+
+    /// Whether this fleet starts tenant processes (`vpt init --no-runtime` turns it off).
+    public func runtimeEnabled() throws -> Bool { try store.setting("runtime") != "off" }
+
+    /// Starts a provisioned tenant's processes (after `stop`, or a reboot) and waits until both are ready.
+    public func start(tenant: String) throws {
+        guard try store.tenant(tenant) != nil else { throw FleetError.unknownTenant(tenant) }
+        let values = try store.values(tenant: tenant)
+        let config = try Data(contentsOf: paths.runtimeConfig(tenant))
+        let sha = SHA256.hash(data: config).map { String(format: "%02x", $0) }.joined()
+        let launcher = RuntimeLauncher(paths: paths)
+        try launcher.ensureRunning(tenant: tenant, configSHA256: sha)
+        try launcher.waitReady("control plane", port: Int(values["controlPlanePort"] ?? "") ?? 0, tenant: tenant)
+        try launcher.waitReady("data plane", port: Int(values["dataPlanePort"] ?? "") ?? 0, tenant: tenant)
+    }
+
+    /// Stops a tenant's processes; its data and configuration stay.
+    public func stop(tenant: String) throws {
+        guard try store.tenant(tenant) != nil else { throw FleetError.unknownTenant(tenant) }
+        RuntimeLauncher(paths: paths).stop(tenant: tenant)
     }
 
     /// Temporary files of writers that died (their pid is gone), only in the places this tenant writes:

@@ -9,6 +9,7 @@ public enum ResourceKind: String, Codable, Sendable, CaseIterable {
     case onlineStore = "online_store"
     case offlineStore = "offline_store"
     case principal
+    case runtimeSecrets = "runtime_secrets"
     case runtimeConfig = "runtime_config"
     case controlPlane = "control_plane"
     case dataPlane = "data_plane"

@@ -8,6 +8,7 @@ import VPTTemplates
 struct RuntimeConfigRenderer {
     let graph: TenantGraph
     let cmkArn: String
+    let secrets: [String: String]
 
     func render() throws -> String {
         let template = try MustacheTemplate(string: try Templates.text("runtime/runtime.json.mustache"))
@@ -61,6 +62,9 @@ struct RuntimeConfigRenderer {
             "externalId": try json(graph.identity.externalId),
             "sessionSeconds": try json(customer.crossAccountRole.maxSessionSeconds),
             "callerCredentialFile": try json(paths.dataPlaneCredential(tenant).path),
+            "adminKeySHA256": try json(secrets["adminKeySHA256"] ?? ""),
+            "internalTokenSHA256": try json(secrets["internalTokenSHA256"] ?? ""),
+            "internalTokenFile": try json(paths.internalToken(tenant).path),
             "principals": try list(principals) {
                 ["serviceAccount": try json($0.serviceAccount), "workspace": try json($0.workspace), "role": try json($0.role.rawValue)]
             },

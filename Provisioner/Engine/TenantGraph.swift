@@ -1,5 +1,15 @@
+import Crypto
+import Foundation
 import VPTLocalCloud
 import VPTModel
+
+extension String {
+    /// A hash that is the same in every process (Swift's `hashValue` is seeded per process).
+    var hashValueStable: Int64 {
+        let digest = Array(SHA256.hash(data: Data(utf8)))
+        return digest.prefix(8).reduce(Int64(0)) { $0 << 8 | Int64($1) }
+    }
+}
 
 /// Builds a tenant's desired resource graph from its spec and generated identity.
 public struct TenantGraph: Sendable {
@@ -128,8 +138,12 @@ public struct TenantGraph: Sendable {
         let principals = spec.principals.sorted { Self.principalAddress($0) < Self.principalAddress($1) }
         nodes.append(
             DesiredResource(
+                "runtime_secrets", .runtimeSecrets, dependsOn: ["vendor_account"],
+                attributes: ["adminKeyFile": paths.adminKey(tenant).path, "tokenFile": paths.internalToken(tenant).path]))
+        nodes.append(
+            DesiredResource(
                 "runtime_config", .runtimeConfig,
-                dependsOn: ["cmk", "cross_account_role", "online_store", "offline_store", "subnet.a"]
+                dependsOn: ["cmk", "cross_account_role", "online_store", "offline_store", "runtime_secrets", "subnet.a"]
                     .filter { $0 != "subnet.a" || !identity.subnetIds.isEmpty },
                 attributes: [
                     "path": paths.runtimeConfig(tenant).path, "controlPlanePort": identity.controlPlanePort,
@@ -140,10 +154,15 @@ public struct TenantGraph: Sendable {
                     "principals": principals.map { "\($0.serviceAccount)@\($0.workspace)=\($0.role.rawValue)" }.joined(separator: ","),
                     "externalId": identity.externalId, "sessionSeconds": String(customer.crossAccountRole.maxSessionSeconds),
                 ]))
+        // The planes restart when anything their config is made from changes.
+        let configInputs = nodes.last!.attributes.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: "\n")
         nodes.append(
             DesiredResource(
                 "control_plane", .controlPlane, dependsOn: ["runtime_config", "iam_role.control_plane"],
-                attributes: ["port": identity.controlPlanePort, "directory": paths.controlPlaneDirectory(tenant).path],
+                attributes: [
+                    "port": identity.controlPlanePort, "directory": paths.controlPlaneDirectory(tenant).path,
+                    "configInputs": String(UInt64(bitPattern: Int64(configInputs.hashValueStable)), radix: 16),
+                ],
                 replaceOnChange: ["directory"]))
         nodes.append(
             DesiredResource(

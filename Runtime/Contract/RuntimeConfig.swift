@@ -23,6 +23,10 @@ public struct ControlPlaneConfig: Codable, Sendable, Equatable {
     public var cmkArn: String
     /// The vendor role the control plane acts as.
     public var roleArn: String
+    /// SHA-256 of the tenant admin API key (the key itself is only in the tenant's secrets folder).
+    public var adminKeySHA256: String
+    /// SHA-256 of the token the data plane presents to fetch its snapshot.
+    public var internalTokenSHA256: String
 }
 
 /// Data plane process settings.
@@ -31,6 +35,8 @@ public struct DataPlaneConfig: Codable, Sendable, Equatable {
     public var region: String
     public var dataDirectory: String
     public var roleArn: String
+    /// File (0600) holding the token the data plane presents to the control plane.
+    public var internalTokenFile: String
     public var servingCache: CacheConfig
     public var rift: RiftConfig
 }

@@ -11,7 +11,7 @@ import VPTLocalCloud
 /// pulling the key shreds access to the metadata.
 public final class MetadataStore: Sendable {
     public let tenant: String
-    private let pool: DatabasePool
+    let pool: DatabasePool
     private let keys: DataKeyRing
 
     /// Opens (creating on first use) the store at `url`, unwrapping its data keys with the CMK.
@@ -99,6 +99,15 @@ public final class MetadataStore: Sendable {
             return try AES.GCM.open(AES.GCM.SealedBox(combined: ciphertext), using: key, authenticating: associatedData(kind, workspace, name, keyId))
         } catch {
             throw MetadataStoreError.undecryptable(kind: kind, workspace: workspace, name: name)
+        }
+    }
+}
+
+extension MetadataStore {
+    /// Workspaces that hold a record of `kind` named `name`.
+    public func workspaces(kind: String, name: String) throws -> [String] {
+        try pool.read { db in
+            try String.fetchAll(db, sql: "SELECT workspace FROM metadata_record WHERE kind = ? AND name = ?", arguments: [kind, name])
         }
     }
 }

@@ -6,7 +6,7 @@ import VPTState
 @Suite struct ConcurrencyTests {
     @Test func aSecondWriterOfTheSameTenantFailsFastAndNamesTheHolder() throws {
         let home = temporaryDirectory()
-        try vpt(["init"], home: home)
+        try vpt(["init", "--no-runtime"], home: home)
         let lock = try TenantLock(home: home, tenant: "acme-eu", purpose: "vpt provision tenant acme-eu")
         let started = Date()
         let result = try vpt(["provision", "tenant", "acme-eu", "-f", examplePath("acme-eu.yaml")], home: home)
@@ -19,7 +19,7 @@ import VPTState
 
     @Test func tenantsProvisionedInParallelGetDistinctBlocksAndAConsistentState() throws {
         let home = temporaryDirectory()
-        try vpt(["init"], home: home)
+        try vpt(["init", "--no-runtime"], home: home)
         let spec = try String(contentsOfFile: examplePath("acme-eu.yaml"), encoding: .utf8)
         let names = (1...6).map { "tenant-\($0)" }
         var processes: [(Process, Pipe, Pipe)] = []

@@ -15,7 +15,7 @@ import Testing
         let issues = report?["issues"] as? [[String: Any]] ?? []
         #expect(issues.contains { $0["path"] as? String == "customerAccount.residancy" && $0["line"] as? Int == 11 })
         // Provisioning an invalid spec changes nothing either.
-        try vpt(["init"], home: home)
+        try vpt(["init", "--no-runtime"], home: home)
         let before = try FileManager.default.subpathsOfDirectory(atPath: home.path).sorted()
         let provision = try vpt(["provision", "tenant", "acme", "-f", examplePath("invalid/max-session.yaml")], home: home)
         #expect(provision.status == 65)
@@ -43,24 +43,24 @@ import Testing
     }
 
     @Test func initTwiceChangesNothing() throws {
-        #expect(try vpt(["init"], home: home).status == 0)
+        #expect(try vpt(["init", "--no-runtime"], home: home).status == 0)
         let key = try Data(contentsOf: home.appendingPathComponent("kms/master.key"))
-        let second = try vpt(["init", "--output", "json"], home: home)
+        let second = try vpt(["init", "--no-runtime", "--output", "json"], home: home)
         #expect(second.status == 0)
         #expect(second.stdout.contains("\"created\" : false"))
         #expect(try Data(contentsOf: home.appendingPathComponent("kms/master.key")) == key)
         let attributes = try FileManager.default.attributesOfItem(atPath: home.appendingPathComponent("kms/master.key").path)
         #expect(attributes[.posixPermissions] as? Int == 0o600)
-        #expect(try vpt(["init", "--cidr-pool", "172.16.0.0/12"], home: home).status == 65)
+        #expect(try vpt(["init", "--no-runtime", "--cidr-pool", "172.16.0.0/12"], home: home).status == 65)
     }
 
     @Test func planDetailedExitcodeFollowsTerraform() throws {
-        try vpt(["init"], home: home)
+        try vpt(["init", "--no-runtime"], home: home)
         let args = ["plan", "tenant", "acme-eu", "-f", examplePath("acme-eu.yaml"), "--detailed-exitcode"]
         let pending = try vpt(args, home: home)
         #expect(pending.status == 2)
         #expect(pending.stdout.contains("+ vpc"))
-        #expect(pending.stdout.contains("Plan: 14 to create, 0 to update, 0 to replace, 0 to delete."))
+        #expect(pending.stdout.contains("Plan: 15 to create, 0 to update, 0 to replace, 0 to delete."))
         #expect(try vpt(["provision", "tenant", "acme-eu", "-f", examplePath("acme-eu.yaml")], home: home).status == 0)
         let clean = try vpt(args, home: home)
         #expect(clean.status == 0)
@@ -71,14 +71,14 @@ import Testing
     }
 
     @Test func nameMismatchIsAnInputError() throws {
-        try vpt(["init"], home: home)
+        try vpt(["init", "--no-runtime"], home: home)
         let result = try vpt(["provision", "tenant", "other", "-f", examplePath("acme-eu.yaml")], home: home)
         #expect(result.status == 65)
         #expect(result.stderr.contains("the spec names tenant 'acme-eu' but the command names 'other'"))
     }
 
     @Test func listAndShowNeverPrintSecrets() throws {
-        try vpt(["init"], home: home)
+        try vpt(["init", "--no-runtime"], home: home)
         let provision = try vpt(["provision", "tenant", "acme-eu", "-f", examplePath("acme-eu.yaml")], home: home)
         #expect(provision.stdout.contains("+   vpc"))
         #expect(provision.stdout.contains(" ms)"))

@@ -12,7 +12,7 @@ func exampleYAML(_ name: String) throws -> String {
 /// A fresh fleet with its provisioner.
 func freshFleet(_ label: String = #function) throws -> Provisioner {
     let home = temporaryDirectory(label)
-    _ = try Fleet.initialize(home: home)
+    _ = try Fleet.initialize(home: home, runtime: false)
     return try Provisioner(home: home)
 }
 

@@ -17,7 +17,7 @@ import VPTState
         #expect(Set(resources.map(\.address)) == [
             "vendor_account", "vpc", "subnet.a", "subnet.b", "iam_role.control_plane", "iam_role.data_plane", "cmk",
             "cross_account_role", "online_store", "offline_store", "runtime_config", "control_plane", "data_plane",
-            "principal.fraud-scorer.prod",
+            "principal.fraud-scorer.prod", "runtime_secrets",
         ])
         #expect(resources.allSatisfy { $0.status == .created })
         #expect(try p.store.tenant("acme-eu")?.status == .ready)
@@ -35,7 +35,7 @@ import VPTState
         let p = try freshFleet()
         let spec = try p.loadSpec(yaml: try exampleYAML("acme-eu.yaml"))
         let plan = try p.plan(tenant: "acme-eu", spec: spec)
-        #expect(plan.changes.count == 14)
+        #expect(plan.changes.count == 15)
         #expect(plan.changes.first { $0.address == "vpc" }?.changes.contains { $0.field == "cidr" && $0.new == TenantIdentity.unknown } == true)
         #expect(try p.store.values(tenant: "acme-eu").isEmpty)
         #expect(try p.store.allocations().isEmpty)
@@ -52,7 +52,8 @@ import VPTState
         changed.customerAccount.crossAccountRole.maxSessionSeconds = 1800
         changed.principals.removeLast()
         let plan = try p.plan(tenant: "globex-us", spec: changed)
-        #expect(plan.changes.map(\.address).sorted() == ["cross_account_role", "principal.analyst.staging", "runtime_config"])
+        // control_plane changes too: its processes restart with the new config.
+        #expect(plan.changes.map(\.address).sorted() == ["control_plane", "cross_account_role", "principal.analyst.staging", "runtime_config"])
         #expect(plan.changes.first { $0.address == "principal.analyst.staging" }?.action == .delete)
         _ = try await p.provision(tenant: "globex-us", spec: changed)
         #expect(try p.plan(tenant: "globex-us", spec: changed).isEmpty)
@@ -109,7 +110,7 @@ import VPTState
 
     @Test func renderedConfigSurvivesHostileCharactersInPaths() async throws {
         let home = temporaryDirectory().appendingPathComponent("we\"ird\ndir {{x}}")
-        _ = try Fleet.initialize(home: home)
+        _ = try Fleet.initialize(home: home, runtime: false)
         let p = try Provisioner(home: home)
         _ = try await p.provision(tenant: "acme-eu", spec: try p.loadSpec(yaml: try exampleYAML("acme-eu.yaml")))
         let config = try JSONDecoder().decode(RuntimeConfig.self, from: Data(contentsOf: p.paths.runtimeConfig("acme-eu")))
@@ -122,8 +123,8 @@ import VPTState
         _ = try await p.provision(tenant: "acme-eu", spec: spec)
         let recorded = Dictionary(uniqueKeysWithValues: try p.store.resources(tenant: "acme-eu").map { ($0.address, $0) })
         let dry = try await p.deprovision(tenant: "acme-eu", dryRun: true)
-        #expect(dry.plan.changes.count == 14 && dry.retained.count == 2)
-        #expect(try p.store.resources(tenant: "acme-eu").count == 14)
+        #expect(dry.plan.changes.count == 15 && dry.retained.count == 2)
+        #expect(try p.store.resources(tenant: "acme-eu").count == 15)
 
         let report = try await p.deprovision(tenant: "acme-eu", dryRun: false, keyDeletionDays: 7)
         #expect(report.releasedCIDR == "10.0.0.0/16")

@@ -45,7 +45,7 @@ import VPTLocalCloud
 
     func provision(_ names: [String], port: Int, label: String = #function) async throws -> [Tenant] {
         let home = temporaryDirectory(label)
-        _ = try Fleet.initialize(home: home)
+        _ = try Fleet.initialize(home: home, runtime: false)
         let provisioner = try Provisioner(home: home)
         let yaml = try String(contentsOf: repositoryRoot.appendingPathComponent("examples/globex-us.yaml"), encoding: .utf8)
             .replacingOccurrences(of: "redis://127.0.0.1:6379/0", with: "redis://127.0.0.1:\(port)/0")

@@ -17,7 +17,7 @@ import VPTLocalCloud
 
     static func provision(_ names: [String], label: String = #function) async throws -> [Tenant] {
         let home = temporaryDirectory(label)
-        _ = try Fleet.initialize(home: home)
+        _ = try Fleet.initialize(home: home, runtime: false)
         let provisioner = try Provisioner(home: home)
         let yaml = try String(contentsOf: repositoryRoot.appendingPathComponent("examples/acme-eu.yaml"), encoding: .utf8)
         var tenants: [Tenant] = []

@@ -11,12 +11,27 @@ struct InitCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Address space VPC blocks are allocated from (/8 to /16).")
     var cidrPool = "10.0.0.0/8"
 
+    @Flag(help: "Render configuration only; never start tenant processes.")
+    var noRuntime = false
+
+    @Option(help: "Loopback ports for tenant processes, as FIRST-LAST.")
+    var portRange = "20000-29999"
+
+    func validate() throws {
+        let parts = portRange.split(separator: "-").compactMap { Int($0) }
+        guard parts.count == 2, 1024 <= parts[0], parts[0] < parts[1], parts[1] <= 65535 else {
+            throw ValidationError("--port-range must be FIRST-LAST within 1024-65535")
+        }
+    }
+
     func run() async throws {
         do {
-            let report = try Fleet.initialize(home: global.homeURL, cidrPool: cidrPool)
+            let parts = portRange.split(separator: "-").compactMap { Int($0) }
+            let report = try Fleet.initialize(home: global.homeURL, cidrPool: cidrPool, runtime: !noRuntime, portRange: parts[0]...parts[1])
             if global.output == .json { return Console.json(report) }
             Console.out(report.created ? "Initialized fleet at \(report.home)" : "Fleet at \(report.home) already initialized; nothing changed")
             Console.out("  CIDR pool: \(report.cidrPool)")
+            Console.out("  tenant runtime: \(report.runtime ? "started by provision, ports \(report.portRange)" : "off (configuration only)")")
             Console.out("  state store migrations: \(report.migrations.joined(separator: ", "))")
         } catch {
             throw Console.fail(error, format: global.output)

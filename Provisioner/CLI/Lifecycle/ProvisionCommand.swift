@@ -37,7 +37,12 @@ struct ProvisionTenantCommand: AsyncParsableCommand {
                 Console.out("No changes. Tenant '\(tenant.name)' matches the spec.")
             } else {
                 Console.out("Tenant '\(tenant.name)' provisioned in \(elapsed)s: \(report.plan.summary).")
-                Console.out("  `vpt tenant show \(tenant.name)` shows its resources.")
+                if let smoke = report.smokeTestMilliseconds {
+                    Console.out("  Smoke test: a feature read through the tenant's feature server took \(String(format: "%.1f", smoke)) ms.")
+                    Console.out("  `vpt tenant endpoints \(tenant.name)` shows how to call it.")
+                } else {
+                    Console.out("  `vpt tenant show \(tenant.name)` shows its resources.")
+                }
             }
         } catch let error as ValidationError {
             throw error

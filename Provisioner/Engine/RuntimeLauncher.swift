@@ -1,0 +1,150 @@
+import Foundation
+import VPTLocalCloud
+
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Starts, stops and waits for a tenant's runtime: one `vpt-runtime supervise` process per tenant (in
+/// its own session, so it outlives `vpt`), which runs and restarts the control and data plane.
+public struct RuntimeLauncher: Sendable {
+    public enum Failure: Error, CustomStringConvertible {
+        case binaryMissing(String)
+        case notReady(String, Int, String)
+        public var description: String {
+            switch self {
+            case .binaryMissing(let path): "vpt-runtime was not found at \(path); build it (`swift build`) or set VPT_RUNTIME_BINARY"
+            case .notReady(let what, let port, let log): "the \(what) did not become ready on port \(port); see \(log)"
+            }
+        }
+    }
+
+    public let paths: FleetPaths
+    public let binary: URL
+
+    public init(paths: FleetPaths) {
+        self.paths = paths
+        if let override = ProcessInfo.processInfo.environment["VPT_RUNTIME_BINARY"] {
+            binary = URL(fileURLWithPath: override)
+        } else {
+            let own = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+            let sibling = own.appendingPathComponent("vpt-runtime")
+            binary = FileManager.default.fileExists(atPath: sibling.path) ? sibling : Self.searchBuildFolder(from: own) ?? sibling
+        }
+    }
+
+    /// Test bundles live in the build folder too, one level down.
+    private static func searchBuildFolder(from dir: URL) -> URL? {
+        var current = dir
+        for _ in 0..<4 {
+            let candidate = current.appendingPathComponent("vpt-runtime")
+            if FileManager.default.fileExists(atPath: candidate.path) { return candidate }
+            current = current.deletingLastPathComponent()
+        }
+        return nil
+    }
+
+    func pidFile(_ tenant: String, _ name: String) -> URL { paths.runDirectory(tenant).appendingPathComponent("\(name).pid") }
+
+    /// The pid in a pid file, if that process is alive.
+    public func livePid(_ tenant: String, _ name: String) -> pid_t? {
+        guard let text = try? String(contentsOf: pidFile(tenant, name), encoding: .utf8),
+            let pid = pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines)), pid > 0, kill(pid, 0) == 0
+        else { return nil }
+        return pid
+    }
+
+    /// Starts the supervisor unless it runs with the same config already; restarts it if the config changed.
+    public func ensureRunning(tenant: String, configSHA256: String) throws {
+        let marker = paths.runDirectory(tenant).appendingPathComponent("config.sha256")
+        let running = livePid(tenant, "supervisor")
+        if running != nil, (try? String(contentsOf: marker, encoding: .utf8)) == configSHA256 { return }
+        if running != nil { stop(tenant: tenant) }
+        guard FileManager.default.isExecutableFile(atPath: binary.path) else { throw Failure.binaryMissing(binary.path) }
+        let run = paths.runDirectory(tenant)
+        try SecureFiles.makeDirectory(run)
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        posix_spawnattr_setflags(&attributes, Int16(0x80))  // POSIX_SPAWN_SETSID (glibc), not imported into Swift
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, run.appendingPathComponent("supervisor.log").path, O_WRONLY | O_CREAT | O_APPEND, 0o600)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        let args = [binary.path, "supervise", "--config", paths.runtimeConfig(tenant).path, "--run-dir", run.path]
+        let argv = args.map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        var pid: pid_t = 0
+        let result = posix_spawn(&pid, binary.path, &actions, &attributes, argv, environ)
+        guard result == 0 else { throw Failure.binaryMissing(binary.path) }
+        try SecureFiles.write(Data(configSHA256.utf8), to: marker)
+        // The supervisor is not our child for long: reap it in the background if it exits early.
+        let child = pid
+        Thread.detachNewThread {
+            var status: Int32 = 0
+            waitpid(child, &status, 0)
+        }
+        for _ in 0..<50 where livePid(tenant, "supervisor") == nil { usleep(20_000) }
+    }
+
+    /// Stops the supervisor (which stops both planes); waits up to 15 s, then kills.
+    public func stop(tenant: String) {
+        guard let pid = livePid(tenant, "supervisor") else { return }
+        kill(pid, SIGTERM)
+        let deadline = Date().addingTimeInterval(15)
+        while kill(pid, 0) == 0, Date() < deadline { usleep(50_000) }
+        if kill(pid, 0) == 0 {
+            kill(pid, SIGKILL)
+            for name in ["control-plane", "data-plane"] { if let child = livePid(tenant, name) { kill(child, SIGKILL) } }
+        }
+    }
+
+    /// Waits until `GET /readyz` answers 200 on a loopback port.
+    public func waitReady(_ what: String, port: Int, tenant: String, timeout: TimeInterval = 30) throws {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if HTTPCall.status(URL(string: "http://127.0.0.1:\(port)/readyz")!) == 200 { return }
+            usleep(100_000)
+        }
+        let log = paths.runDirectory(tenant).appendingPathComponent("\(what.replacingOccurrences(of: " ", with: "-")).log").path
+        throw Failure.notReady(what, port, log)
+    }
+}
+
+/// Small synchronous HTTP calls on loopback for the provisioner (readiness, smoke test).
+public enum HTTPCall {
+    /// The status of a GET, or nil when nothing answered.
+    public static func status(_ url: URL) -> Int? {
+        (try? request("GET", url, body: nil, headers: [:]))?.status
+    }
+
+    /// One request with a JSON body; returns the status and the decoded JSON (if any).
+    public static func request(_ method: String, _ url: URL, body: Any?, headers: [String: String]) throws -> (status: Int, json: Any?) {
+        var request = URLRequest(url: url, timeoutInterval: 5)
+        request.httpMethod = method
+        for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
+        if let body {
+            request.httpBody = try JSONSerialization.data(withJSONObject: body)
+            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        }
+        let box = ResultBox()
+        let done = DispatchSemaphore(value: 0)
+        URLSession.shared.dataTask(with: request) { data, response, error in
+            box.value = (data, (response as? HTTPURLResponse)?.statusCode, error)
+            done.signal()
+        }.resume()
+        done.wait()
+        guard let (data, status, error) = box.value, let status else { throw box.value?.2 ?? URLError(.cannotConnectToHost) }
+        _ = error
+        return (status, data.flatMap { try? JSONSerialization.jsonObject(with: $0) })
+    }
+
+    private final class ResultBox: @unchecked Sendable {
+        var value: (Data?, Int?, (any Error)?)?
+    }
+}

@@ -1,0 +1,85 @@
+import Foundation
+import Hummingbird
+
+/// Errors of the runtime APIs, mapped in one place to the documented status and body
+/// `{"error": …, "message": …, "code": …}` (as the Tecton HTTP API answers).
+public struct APIError: Error, HTTPResponseError, CustomStringConvertible {
+    public var status: HTTPResponse.Status
+    public var message: String
+
+    public init(_ status: HTTPResponse.Status, _ message: String) {
+        self.status = status
+        self.message = message
+    }
+
+    public static func badRequest(_ m: String) -> APIError { APIError(.badRequest, m) }
+    public static func unauthorized(_ m: String = "a valid API key is required: Authorization: Tecton-key <key>") -> APIError { APIError(.unauthorized, m) }
+    public static func forbidden(_ m: String) -> APIError { APIError(.forbidden, m) }
+    public static func notFound(_ m: String) -> APIError { APIError(.notFound, m) }
+    public static func unavailable(_ m: String) -> APIError { APIError(.serviceUnavailable, m) }
+
+    public var description: String { "\(status.code) \(message)" }
+
+    public func response(from request: Request, context: some RequestContext) throws -> Response {
+        let body: [String: Any] = ["error": message, "message": message, "code": Self.grpcCode(status)]
+        return JSONBody.response(body, status: status)
+    }
+
+    /// The gRPC-style code name Tecton puts in `code`.
+    static func grpcCode(_ status: HTTPResponse.Status) -> String {
+        switch status.code {
+        case 400: "INVALID_ARGUMENT"
+        case 401: "UNAUTHENTICATED"
+        case 403: "PERMISSION_DENIED"
+        case 404: "NOT_FOUND"
+        case 409: "ALREADY_EXISTS"
+        case 429: "RESOURCE_EXHAUSTED"
+        case 503: "UNAVAILABLE"
+        default: "INTERNAL"
+        }
+    }
+}
+
+/// JSON request and response bodies.
+public enum JSONBody {
+    /// Largest request body the runtime reads.
+    public static let maxRequestBytes = 4 << 20
+
+    public static func response(_ object: Any, status: HTTPResponse.Status = .ok) -> Response {
+        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
+        return Response(
+            status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    public static func encodable(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        encoder.dateEncodingStrategy = .iso8601
+        return Response(
+            status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: try encoder.encode(value))))
+    }
+
+    /// The request body as a JSON object; 400 when it is not one.
+    public static func object(_ request: Request) async throws -> [String: Any] {
+        var request = request
+        let buffer = try await request.collectBody(upTo: maxRequestBytes)
+        guard let object = try? JSONSerialization.jsonObject(with: Data(buffer.readableBytesView)) as? [String: Any] else {
+            throw APIError.badRequest("the request body must be a JSON object")
+        }
+        return object
+    }
+
+    public static func decode<T: Decodable>(_ type: T.Type, _ request: Request) async throws -> T {
+        var request = request
+        let buffer = try await request.collectBody(upTo: maxRequestBytes)
+        do {
+            return try JSONDecoder().decode(type, from: Data(buffer.readableBytesView))
+        } catch let DecodingError.keyNotFound(key, context) {
+            throw APIError.badRequest("missing field '\((context.codingPath + [key]).map(\.stringValue).joined(separator: "."))'")
+        } catch let DecodingError.typeMismatch(_, context), let DecodingError.valueNotFound(_, context), let DecodingError.dataCorrupted(context) {
+            throw APIError.badRequest("invalid field '\(context.codingPath.map(\.stringValue).joined(separator: "."))': \(context.debugDescription)")
+        } catch {
+            throw APIError.badRequest("the request body is not valid JSON")
+        }
+    }
+}

@@ -1,0 +1,137 @@
+import Foundation
+import Hummingbird
+import VPTContract
+
+/// The control plane's HTTP API: feature repositories, service accounts, API keys, role bindings,
+/// the data plane's snapshot, a read-only web UI, health and metrics.
+public struct ControlPlaneController: Sendable {
+    let state: ControlPlaneState
+    let adminKeySHA256: String
+    let internalTokenSHA256: String
+    let metrics: RequestMetrics
+    let tenant: String
+
+    public init(state: ControlPlaneState, tenant: String, adminKeySHA256: String, internalTokenSHA256: String, metrics: RequestMetrics) {
+        self.state = state
+        self.tenant = tenant
+        self.adminKeySHA256 = adminKeySHA256
+        self.internalTokenSHA256 = internalTokenSHA256
+        self.metrics = metrics
+    }
+
+    /// Who is calling: the tenant admin, or a service account with roles.
+    enum Caller {
+        case admin
+        case principal(PrincipalAccess)
+
+        func role(in workspace: String) -> AccessRole? {
+            switch self {
+            case .admin: .owner
+            case .principal(let p): p.roles[workspace].flatMap(AccessRole.init(rawValue:))
+            }
+        }
+    }
+
+    func caller(_ request: Request) async throws -> Caller {
+        guard let key = AuthorizationHeader.tectonKey(request) else { throw APIError.unauthorized() }
+        let hash = APIKeyFormat.hash(key)
+        if hash == adminKeySHA256 { return .admin }
+        guard let principal = await state.principal(forKeyHash: hash) else { throw APIError.unauthorized("the API key is not valid for tenant '\(tenant)'") }
+        return .principal(principal)
+    }
+
+    func require(_ caller: Caller, _ role: AccessRole, on workspace: String) throws {
+        guard let held = caller.role(in: workspace), held >= role else {
+            throw APIError.forbidden("this API key needs the \(role.rawValue) role (or higher) on workspace '\(workspace)'")
+        }
+    }
+
+    func requireAdmin(_ caller: Caller) throws {
+        guard case .admin = caller else { throw APIError.forbidden("only the tenant admin key may manage principals") }
+    }
+
+    func workspace(_ context: some RequestContext) throws -> String {
+        let name = try context.parameters.require("workspace")
+        guard NameCheck.isWorkspace(name) else { throw APIError.badRequest("workspace: '\(name)' is not a valid workspace name") }
+        return name
+    }
+
+    public func addRoutes(to router: Router<some RequestContext>) {
+        router.get("/healthz") { _, _ in "ok" }
+        router.get("/readyz") { _, _ in "ready" }
+        router.get("/metrics") { _, _ in
+            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(string: metrics.prometheusText())))
+        }
+        router.post("/v1/workspaces/:workspace/apply") { request, context -> Response in
+            let caller = try await caller(request)
+            let workspace = try workspace(context)
+            try require(caller, .editor, on: workspace)
+            let dryRun = request.uri.queryParameters.get("dry_run").map { $0 == "true" || $0 == "1" } ?? false
+            let repo = try await JSONBody.decode(FeatureRepo.self, request)
+            let changes = try await state.apply(repo, workspace: workspace, dryRun: dryRun)
+            return try JSONBody.encodable(ApplyResponse(workspace: workspace, dryRun: dryRun, changes: changes))
+        }
+        router.get("/v1/workspaces/:workspace/repo") { request, context -> Response in
+            let caller = try await caller(request)
+            let workspace = try workspace(context)
+            try require(caller, .viewer, on: workspace)
+            guard let repo = try await state.repo(workspace) else { throw APIError.notFound("workspace '\(workspace)' has no feature repository") }
+            return try JSONBody.encodable(repo)
+        }
+        router.post("/v1/service-accounts") { request, _ -> Response in
+            try requireAdmin(try await caller(request))
+            let body = try await JSONBody.decode(NameBody.self, request)
+            try await state.createServiceAccount(body.name)
+            return try JSONBody.encodable(body, status: .created)
+        }
+        router.post("/v1/service-accounts/:name/api-keys") { request, context -> Response in
+            try requireAdmin(try await caller(request))
+            let name = try context.parameters.require("name")
+            let expires = request.uri.queryParameters.get("ttl_seconds").flatMap(Double.init).map { Date().addingTimeInterval($0) }
+            let (id, key) = try await state.createAPIKey(serviceAccount: name, expiresAt: expires)
+            return JSONBody.response(["id": id, "key": key, "serviceAccount": name], status: .created)
+        }
+        router.delete("/v1/api-keys/:id") { request, context -> Response in
+            try requireAdmin(try await caller(request))
+            try await state.revokeAPIKey(id: try context.parameters.require("id"))
+            return Response(status: .noContent)
+        }
+        router.put("/v1/workspaces/:workspace/role-bindings/:name") { request, context -> Response in
+            let caller = try await caller(request)
+            let workspace = try workspace(context)
+            try require(caller, .owner, on: workspace)
+            let body = try await JSONBody.decode(RoleBody.self, request)
+            guard let role = AccessRole(rawValue: body.role) else {
+                throw APIError.badRequest("role: '\(body.role)' must be one of owner, editor, operator, consumer, viewer")
+            }
+            try await state.bindRole(serviceAccount: try context.parameters.require("name"), workspace: workspace, role: role)
+            return Response(status: .noContent)
+        }
+        router.get("/internal/v1/snapshot") { request, _ -> Response in
+            guard let token = AuthorizationHeader.bearer(request), APIKeyFormat.hash(token) == internalTokenSHA256 else {
+                throw APIError.unauthorized("the data plane token is missing or wrong")
+            }
+            return try JSONBody.encodable(await state.snapshot)
+        }
+        router.get("/ui") { request, _ -> Response in
+            _ = try await caller(request)
+            return Response(
+                status: .ok, headers: [.contentType: "text/html; charset=utf-8"],
+                body: .init(byteBuffer: ByteBuffer(string: try await WebUI.page(state: state, tenant: tenant))))
+        }
+    }
+}
+
+struct ApplyResponse: Codable {
+    var workspace: String
+    var dryRun: Bool
+    var changes: [RepoChange]
+}
+
+struct NameBody: Codable {
+    var name: String
+}
+
+struct RoleBody: Codable {
+    var role: String
+}

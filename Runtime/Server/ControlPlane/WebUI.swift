@@ -1,0 +1,37 @@
+import Foundation
+import VPTContract
+
+/// The control plane's read-only web UI: one server-rendered page, every value HTML-escaped.
+enum WebUI {
+    static func escape(_ text: String) -> String {
+        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+            .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
+    }
+
+    static func page(state: ControlPlaneState, tenant: String) async throws -> String {
+        let snapshot = await state.snapshot
+        var html = """
+            <!doctype html><html><head><meta charset="utf-8"><title>vpt · \(escape(tenant))</title>
+            <style>body{font:14px system-ui;margin:2em}table{border-collapse:collapse;margin-bottom:2em}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}</style>
+            </head><body><h1>Tenant \(escape(tenant))</h1>
+            """
+        for (workspace, repo) in snapshot.repos.sorted(by: { $0.key < $1.key }) {
+            html += "<h2>Workspace \(escape(workspace))</h2><table><tr><th>feature view</th><th>entities</th><th>features</th><th>TTL</th><th>online</th><th>offline</th></tr>"
+            for view in repo.featureViews {
+                html += "<tr><td>\(escape(view.name))</td><td>\(escape(view.entities.joined(separator: ", ")))</td><td>\(escape(view.features.map { "\($0.name): \($0.type.rawValue)" }.joined(separator: ", ")))</td><td>\(view.ttlSeconds)s</td><td>\(view.online)</td><td>\(view.offline)</td></tr>"
+            }
+            html += "</table><table><tr><th>feature service</th><th>feature views</th></tr>"
+            for service in repo.featureServices {
+                html += "<tr><td>\(escape(service.name))</td><td>\(escape(service.featureViews.joined(separator: ", ")))</td></tr>"
+            }
+            html += "</table>"
+        }
+        html += "<h2>Principals</h2><table><tr><th>service account</th><th>roles</th><th>live API keys</th></tr>"
+        for principal in snapshot.principals {
+            let roles = principal.roles.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", ")
+            html += "<tr><td>\(escape(principal.serviceAccount))</td><td>\(escape(roles))</td><td>\(principal.keyHashes.count)</td></tr>"
+        }
+        html += "</table><h2>Recent jobs</h2><p>No batch jobs have run (Rift compute is not enabled in this version).</p></body></html>"
+        return html
+    }
+}

@@ -1,0 +1,49 @@
+import Foundation
+import Hummingbird
+import VPTContract
+
+/// The data plane's HTTP API: the Tecton-compatible feature server, ingest, health and metrics.
+public struct DataPlaneController: Sendable {
+    let features: FeatureServer
+    let ingest: IngestService
+    let metrics: RequestMetrics
+
+    public init(features: FeatureServer, ingest: IngestService, metrics: RequestMetrics) {
+        self.features = features
+        self.ingest = ingest
+        self.metrics = metrics
+    }
+
+    public func addRoutes(to router: Router<some RequestContext>) {
+        router.get("/healthz") { _, _ in "ok" }
+        router.get("/readyz") { _, _ -> Response in
+            guard features.access.isLoaded else { throw APIError.unavailable("access rules are not loaded yet") }
+            return Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: "ready")))
+        }
+        router.get("/metrics") { _, _ in
+            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(string: metrics.prometheusText())))
+        }
+        router.post("/api/v1/feature-service/get-features") { request, _ -> Response in
+            let body = try await JSONBody.object(request)
+            return JSONBody.response(try features.getFeatures(body: body, key: AuthorizationHeader.tectonKey(request)))
+        }
+        router.post("/api/v1/feature-service/get-features-batch") { request, _ -> Response in
+            let body = try await JSONBody.object(request)
+            return JSONBody.response(try features.getFeaturesBatch(body: body, key: AuthorizationHeader.tectonKey(request)))
+        }
+        router.post("/api/v1/feature-service/metadata") { request, _ -> Response in
+            let body = try await JSONBody.object(request)
+            return JSONBody.response(try features.metadata(body: body, key: AuthorizationHeader.tectonKey(request)))
+        }
+        router.post("/ingest") { request, _ -> Response in
+            let body = try await JSONBody.object(request)
+            do {
+                return JSONBody.response(try ingest.ingest(body: body, key: AuthorizationHeader.tectonKey(request)))
+            } catch let rejected as IngestRejected {
+                let message = "\(rejected.invalidRecords.count) record(s) are invalid; nothing was written"
+                return JSONBody.response(
+                    ["error": message, "message": message, "code": "INVALID_ARGUMENT", "invalidRecords": rejected.invalidRecords], status: .badRequest)
+            }
+        }
+    }
+}

@@ -1,0 +1,179 @@
+import Foundation
+import VPTContract
+import VPTOnlineStore
+
+/// Online retrieval: resolves a feature service, reads each feature view's record for the entity
+/// (through the serving cache), applies TTLs and builds the Tecton-shaped response.
+public struct FeatureServer: Sendable {
+    public let access: AccessList
+    public let store: any OnlineStore
+    public let cache: ServingCache?
+    public let metrics: RequestMetrics
+
+    public init(access: AccessList, store: any OnlineStore, cache: ServingCache?, metrics: RequestMetrics) {
+        self.access = access
+        self.store = store
+        self.cache = cache
+        self.metrics = metrics
+    }
+
+    struct Options {
+        var names = true
+        var dataTypes = false
+        var status = false
+        var readCache = true
+        var writeCache = true
+
+        init(_ params: TectonParams) throws {
+            if let m = try params.sub("metadata_options") {
+                names = m.bool("include_names", default: true)
+                dataTypes = m.bool("include_data_types", default: false)
+                status = m.bool("include_serving_status", default: false)
+            }
+            if let r = try params.sub("request_options") {
+                readCache = r.bool("read_from_cache", default: true)
+                writeCache = r.bool("write_to_cache", default: true)
+            }
+        }
+    }
+
+    /// The feature service, its views and the join keys it needs.
+    func resolve(_ params: TectonParams, key: String?) throws -> (workspace: String, repo: FeatureRepo, views: [FeatureViewDefinition], joinKeys: [TypedField]) {
+        let workspace = try params.string("workspace_name")
+        let serviceName = try params.string("feature_service_name")
+        _ = try access.authorize(key: key, workspace: workspace, minimum: .consumer)
+        guard let repo = access.repo(workspace) else { throw APIError.notFound("workspace '\(workspace)' has no feature repository") }
+        guard let service = repo.featureServices.first(where: { $0.name == serviceName }) else {
+            throw APIError.notFound("feature service '\(serviceName)' does not exist in workspace '\(workspace)'")
+        }
+        let views = service.featureViews.compactMap { name in repo.featureViews.first { $0.name == name } }
+        var joinKeys: [TypedField] = []
+        for view in views { for key in repo.joinKeys(of: view) where !joinKeys.contains(key) { joinKeys.append(key) } }
+        return (workspace, repo, views, joinKeys)
+    }
+
+    /// Converts a request's join key value to the declared type; int64 keys come as decimal strings
+    /// or JSON integers.
+    static func joinKeyValue(_ raw: Any?, _ field: TypedField, at path: String) throws -> FeatureValue {
+        guard let raw, !(raw is NSNull) else { throw APIError.badRequest("\(path).\(field.name) is required") }
+        switch field.type {
+        case .int64:
+            if let text = raw as? String, let value = Int64(text) { return .int64(value) }
+            if !(raw is Bool), let value = raw as? Int { return .int64(Int64(value)) }
+        case .string:
+            if let text = raw as? String { return .string(text) }
+        case .float64:
+            if !(raw is Bool), let value = raw as? Double { return .float64(value) }
+        case .bool:
+            if let value = raw as? Bool { return .bool(value) }
+        }
+        throw APIError.badRequest("\(path).\(field.name) must be \(field.type == .int64 ? "an int64 (a decimal string or an integer)" : "a \(field.type.rawValue)")")
+    }
+
+    /// Features for one entity: values in service order and their statuses.
+    func lookup(
+        workspace: String, repo: FeatureRepo, views: [FeatureViewDefinition], joinKeyMap: [String: Any], path: String, options: Options,
+        now: Date
+    ) throws -> [(value: FeatureValue, present: Bool)] {
+        var result: [(FeatureValue, Bool)] = []
+        for view in views {
+            let keys = try repo.joinKeys(of: view).map { try Self.joinKeyValue(joinKeyMap[$0.name], $0, at: path) }
+            var stored: StoredFeatures?
+            if options.readCache, let cache, let hit = cache.get(workspace, view.name, keys) {
+                stored = hit
+            } else {
+                stored = try store.read(workspace: workspace, featureView: view.name, entityKeys: [keys])[0]
+                if options.writeCache, let cache { cache.put(workspace, view.name, keys, stored) }
+            }
+            let fresh = stored.map { Double($0.eventTimeMicros) / 1e6 >= now.timeIntervalSince1970 - Double(view.ttlSeconds) } ?? false
+            for feature in view.features {
+                guard fresh, let value = stored?.features.first(where: { $0.name == feature.name })?.value else {
+                    result.append((.null, false))
+                    continue
+                }
+                result.append((value, true))
+            }
+        }
+        return result
+    }
+
+    static func json(_ value: FeatureValue) -> Any {
+        switch value {
+        case .null: NSNull()
+        case .bool(let b): b
+        case .int64(let i): String(i)  // as the Tecton API does: int64 travels as a string
+        case .float64(let d): d
+        case .string(let s): s
+        case .array(let items): items.map(json)
+        }
+    }
+
+    func metadata(_ views: [FeatureViewDefinition], _ options: Options, statuses: [Bool]?) -> [[String: Any]] {
+        var out: [[String: Any]] = []
+        var index = 0
+        for view in views {
+            for feature in view.features {
+                var entry: [String: Any] = [:]
+                if options.names { entry["name"] = "\(view.name).\(feature.name)" }
+                if options.dataTypes { entry["dataType"] = ["type": feature.type.rawValue] }
+                if options.status, let statuses { entry["status"] = statuses[index] ? "PRESENT" : "MISSING_DATA" }
+                out.append(entry)
+                index += 1
+            }
+        }
+        return out
+    }
+
+    /// `POST /api/v1/feature-service/get-features`.
+    public func getFeatures(body: [String: Any], key: String?, now: Date = Date()) throws -> [String: Any] {
+        let params = try TectonParams(body: body)
+        let (workspace, repo, views, _) = try resolve(params, key: key)
+        let options = try Options(params)
+        let joinKeyMap = try params.object("join_key_map") ?? [:]
+        let values = try lookup(workspace: workspace, repo: repo, views: views, joinKeyMap: joinKeyMap, path: "params.join_key_map", options: options, now: now)
+        var response: [String: Any] = ["result": ["features": values.map { Self.json($0.value) }]]
+        let meta = metadata(views, options, statuses: values.map(\.present))
+        if options.names || options.dataTypes || options.status { response["metadata"] = ["features": meta] }
+        return response
+    }
+
+    /// `POST /api/v1/feature-service/get-features-batch`: `params.request_data` is a list of
+    /// `{join_key_map, request_context_map}`; `result` is one `{features}` per entry, in order.
+    public func getFeaturesBatch(body: [String: Any], key: String?, now: Date = Date()) throws -> [String: Any] {
+        let params = try TectonParams(body: body)
+        let (workspace, repo, views, _) = try resolve(params, key: key)
+        let options = try Options(params)
+        guard let requests = params.value("request_data") as? [[String: Any]] else {
+            throw APIError.badRequest("params.request_data must be a list of {join_key_map} objects")
+        }
+        guard requests.count <= 1000 else { throw APIError.badRequest("params.request_data holds at most 1000 entries") }
+        var results: [[String: Any]] = []
+        var statuses: [[Bool]] = []
+        for (i, request) in requests.enumerated() {
+            let entry = TectonParams(raw: request)
+            let values = try lookup(
+                workspace: workspace, repo: repo, views: views, joinKeyMap: try entry.object("join_key_map") ?? [:],
+                path: "params.request_data[\(i)].join_key_map", options: options, now: now)
+            results.append(["features": values.map { Self.json($0.value) }])
+            statuses.append(values.map(\.present))
+        }
+        var response: [String: Any] = ["result": results]
+        if options.names || options.dataTypes { response["metadata"] = ["features": metadata(views, options, statuses: nil)] }
+        if options.status { response["metadata"] = ["features": metadata(views, options, statuses: nil), "statuses": statuses.map { $0.map { $0 ? "PRESENT" : "MISSING_DATA" } }] }
+        return response
+    }
+
+    /// `POST /api/v1/feature-service/metadata`.
+    public func metadata(body: [String: Any], key: String?) throws -> [String: Any] {
+        let params = try TectonParams(body: body)
+        let (_, _, views, joinKeys) = try resolve(params, key: key)
+        return [
+            "featureServiceType": "DEFAULT",
+            "inputJoinKeys": joinKeys.map { ["name": $0.name, "dataType": ["type": $0.type.rawValue]] },
+            "inputRequestContextKeys": [] as [Any],
+            "featureValues": views.flatMap { view in
+                view.features.map { ["name": "\(view.name).\($0.name)", "dataType": ["type": $0.type.rawValue]] as [String: Any] }
+            },
+        ]
+    }
+}

@@ -1,0 +1,182 @@
+import Foundation
+import VPTContract
+
+/// `POST /ingest`: records for push sources are checked against their schemas (a request with any bad
+/// record writes nothing), written to the online store of every online feature view on that source
+/// (newest event wins), invalidated in the serving cache, and appended to the offline log.
+public struct IngestService: Sendable {
+    public let access: AccessList
+    public let store: any OnlineStore
+    public let cache: ServingCache?
+    public let offlineLog: OfflineLog?
+    public let metrics: RequestMetrics
+
+    public init(access: AccessList, store: any OnlineStore, cache: ServingCache?, offlineLog: OfflineLog?, metrics: RequestMetrics) {
+        self.access = access
+        self.store = store
+        self.cache = cache
+        self.offlineLog = offlineLog
+        self.metrics = metrics
+    }
+
+    struct Accepted {
+        var source: PushSourceDefinition
+        var fields: [String: FeatureValue]
+        var eventMicros: Int64
+    }
+
+    /// Converts one JSON field to its schema type, or says why not.
+    static func convert(_ raw: Any?, _ type: FeatureType) -> FeatureValue? {
+        guard let raw, !(raw is NSNull) else { return .null }
+        switch type {
+        case .int64:
+            if raw is Bool { return nil }
+            if let i = raw as? Int { return .int64(Int64(i)) }
+            if let s = raw as? String, let i = Int64(s) { return .int64(i) }
+        case .float64:
+            if raw is Bool { return nil }
+            if let d = raw as? Double { return .float64(d) }
+        case .string:
+            if let s = raw as? String { return .string(s) }
+        case .bool:
+            if let b = raw as? Bool { return .bool(b) }
+        }
+        return nil
+    }
+
+    static func eventMicros(_ value: Any?) -> Int64? {
+        if let s = value as? String {
+            let formatter = ISO8601DateFormatter()
+            formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+            if let date = formatter.date(from: s) ?? ISO8601DateFormatter().date(from: s) {
+                return Int64((date.timeIntervalSince1970 * 1_000_000).rounded())
+            }
+            return Int64(s)
+        }
+        if !(value is Bool), let i = value as? Int { return Int64(i) }
+        return nil
+    }
+
+    public func ingest(body: [String: Any], key: String?, now: Date = Date()) throws -> [String: Any] {
+        let params = TectonParams(raw: body)
+        let workspace = try params.string("workspace_name")
+        _ = try access.authorize(key: key, workspace: workspace, minimum: .operator)
+        let dryRun = params.bool("dry_run", default: false)
+        guard let repo = access.repo(workspace) else { throw APIError.notFound("workspace '\(workspace)' has no feature repository") }
+        guard let sources = params.value("records") as? [String: Any], !sources.isEmpty else {
+            throw APIError.badRequest("records must be an object of push source name to a list of {record: {...}}")
+        }
+        var accepted: [Accepted] = []
+        var invalid: [[String: Any]] = []
+        for (sourceName, rawList) in sources.sorted(by: { $0.key < $1.key }) {
+            guard let source = repo.pushSources.first(where: { $0.name == sourceName }) else {
+                invalid.append(["source": sourceName, "problems": ["push source '\(sourceName)' does not exist in workspace '\(workspace)'"]])
+                continue
+            }
+            guard let list = rawList as? [Any] else {
+                invalid.append(["source": sourceName, "problems": ["records.\(sourceName) must be a list"]])
+                continue
+            }
+            for (index, item) in list.enumerated() {
+                guard let record = (item as? [String: Any])?["record"] as? [String: Any] else {
+                    invalid.append(["source": sourceName, "index": index, "problems": ["each entry must be {\"record\": {...}}"]])
+                    continue
+                }
+                var problems: [String] = []
+                var fields: [String: FeatureValue] = [:]
+                for field in source.schema {
+                    guard record[field.name] != nil else {
+                        problems.append("missing field '\(field.name)'")
+                        continue
+                    }
+                    if let value = Self.convert(record[field.name], field.type) { fields[field.name] = value } else {
+                        problems.append("field '\(field.name)' must be \(field.type.rawValue)")
+                    }
+                }
+                for name in record.keys where !source.schema.contains(where: { $0.name == name }) {
+                    problems.append("field '\(name)' is not in the schema of '\(sourceName)'")
+                }
+                let event = Self.eventMicros(record[source.timestampField])
+                if record[source.timestampField] != nil, event == nil {
+                    problems.append("field '\(source.timestampField)' must be an ISO-8601 time or int64 microseconds")
+                }
+                if problems.isEmpty, let event {
+                    accepted.append(Accepted(source: source, fields: fields, eventMicros: event))
+                } else {
+                    invalid.append(["source": sourceName, "index": index, "problems": problems])
+                }
+            }
+        }
+        guard invalid.isEmpty else {
+            throw IngestRejected(invalidRecords: invalid)
+        }
+        let writeMicros = Int64((now.timeIntervalSince1970 * 1_000_000).rounded())
+        var perView: [String: Int] = [:]
+        if !dryRun {
+            var online: [OnlineRecord] = []
+            for item in accepted {
+                for view in repo.featureViews where view.source == item.source.name && view.online {
+                    let keys = repo.joinKeys(of: view)
+                    guard keys.allSatisfy({ item.fields[$0.name] != nil && item.fields[$0.name] != .null }) else {
+                        throw APIError.badRequest("join keys of '\(view.name)' must not be null")
+                    }
+                    online.append(
+                        OnlineRecord(
+                            workspace: workspace, featureView: view.name, joinKeys: keys.map { ($0.name, item.fields[$0.name]!) },
+                            features: view.features.map { ($0.name, item.fields[$0.name] ?? .null) }, eventTimeMicros: item.eventMicros,
+                            writeTimeMicros: writeMicros))
+                    perView[view.name, default: 0] += 1
+                }
+            }
+            // Offline first: a crash after it leaves the online store behind, never the log.
+            try offlineLog?.append(workspace: workspace, records: accepted.map { ($0.source.name, $0.fields, $0.eventMicros) }, writeMicros: writeMicros)
+            _ = try store.write(online)
+            for record in online { cache?.invalidate(record.workspace, record.featureView, record.joinKeys.map(\.value)) }
+            metrics.increment("vpt_ingest_records_total", by: accepted.count)
+        }
+        return [
+            "workspaceName": workspace, "dryRun": dryRun, "acceptedRecords": accepted.count,
+            "ingestMetrics": ["featureViewIngestMetrics": perView.sorted { $0.key < $1.key }.map { ["featureViewName": $0.key, "onlineRecordIngestCount": $0.value] }],
+        ]
+    }
+}
+
+/// A request with invalid records: 400 listing each one; nothing was written.
+public struct IngestRejected: Error {
+    public var invalidRecords: [[String: Any]]
+}
+
+/// The offline log: accepted ingest records appended as JSON lines in the customer's offline store,
+/// one file per push source and UTC day, fsynced before the request is answered.
+public final class OfflineLog: @unchecked Sendable {
+    let root: URL
+    private let lock = NSLock()
+
+    public init(root: URL) { self.root = root }
+
+    func append(workspace: String, records: [(String, [String: FeatureValue], Int64)], writeMicros: Int64) throws {
+        guard !records.isEmpty else { return }
+        let day = ISO8601DateFormatter.string(from: Date(timeIntervalSince1970: Double(writeMicros) / 1e6), timeZone: TimeZone(identifier: "UTC")!, formatOptions: [.withFullDate])
+        var bySource: [String: [String]] = [:]
+        for (source, fields, event) in records {
+            var line: [String: Any] = ["_event_time_micros": String(event), "_write_time_micros": String(writeMicros), "_workspace": workspace]
+            for (name, value) in fields { line[name] = FeatureServer.json(value) }
+            let data = try JSONSerialization.data(withJSONObject: line, options: [.sortedKeys])
+            bySource[source, default: []].append(String(decoding: data, as: UTF8.self))
+        }
+        try lock.withLock {
+            for (source, lines) in bySource {
+                let dir = root.appendingPathComponent("ingest/\(workspace)/\(source)")
+                try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+                let file = dir.appendingPathComponent("\(day).jsonl")
+                let fd = open(file.path, O_WRONLY | O_CREAT | O_APPEND, 0o600)
+                guard fd >= 0 else { throw APIError(.internalServerError, "cannot append to the offline log") }
+                defer { close(fd) }
+                let bytes = Array((lines.joined(separator: "\n") + "\n").utf8)
+                guard write(fd, bytes, bytes.count) == bytes.count, fsync(fd) == 0 else {
+                    throw APIError(.internalServerError, "cannot append to the offline log")
+                }
+            }
+        }
+    }
+}

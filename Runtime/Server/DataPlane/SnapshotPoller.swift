@@ -1,0 +1,42 @@
+import Foundation
+import VPTContract
+
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
+
+/// Fetches the control plane snapshot every `interval` (so a revoked key stops working within about
+/// two intervals) and installs it in the access list.
+public struct SnapshotPoller: Sendable {
+    public let url: URL
+    public let token: String
+    public let access: AccessList
+    public let interval: Duration
+
+    public init(controlPlane: URL, token: String, access: AccessList, interval: Duration = .milliseconds(500)) {
+        url = controlPlane.appendingPathComponent("internal/v1/snapshot")
+        self.token = token
+        self.access = access
+        self.interval = interval
+    }
+
+    /// One fetch; true when a snapshot was installed.
+    @discardableResult
+    public func refresh() async -> Bool {
+        var request = URLRequest(url: url, timeoutInterval: 2)
+        request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
+        guard let (data, response) = try? await URLSession.shared.data(for: request),
+            (response as? HTTPURLResponse)?.statusCode == 200,
+            let snapshot = try? JSONDecoder().decode(ControlPlaneSnapshot.self, from: data)
+        else { return false }
+        if snapshot.version != access.version { access.update(snapshot) }
+        return true
+    }
+
+    public func run() async {
+        while !Task.isCancelled {
+            await refresh()
+            try? await Task.sleep(for: interval)
+        }
+    }
+}

@@ -1,0 +1,43 @@
+import Foundation
+
+/// The `params` object of a Tecton HTTP API request, read in either spelling: snake_case (the
+/// documented curl form) or camelCase (what the official client libraries send).
+struct TectonParams {
+    let raw: [String: Any]
+
+    init(body: [String: Any]) throws {
+        guard let params = body["params"] as? [String: Any] else { throw APIError.badRequest("the body must have a 'params' object") }
+        raw = params
+    }
+
+    init(raw: [String: Any]) { self.raw = raw }
+
+    /// A field by its snake_case name, also found under its camelCase spelling.
+    func value(_ snake: String) -> Any? {
+        if let value = raw[snake] { return value }
+        let parts = snake.split(separator: "_")
+        let camel = parts.first.map(String.init)! + parts.dropFirst().map { $0.prefix(1).uppercased() + $0.dropFirst() }.joined()
+        return raw[camel]
+    }
+
+    func string(_ snake: String) throws -> String {
+        guard let value = value(snake) as? String, !value.isEmpty else {
+            throw APIError.badRequest("params.\(snake) is required and must be a non-empty string")
+        }
+        return value
+    }
+
+    func object(_ snake: String) throws -> [String: Any]? {
+        guard let value = value(snake) else { return nil }
+        guard let object = value as? [String: Any] else { throw APIError.badRequest("params.\(snake) must be an object") }
+        return object
+    }
+
+    func bool(_ snake: String, default fallback: Bool) -> Bool {
+        (value(snake) as? Bool) ?? (value(snake) as? NSNumber)?.boolValue ?? fallback
+    }
+
+    func sub(_ snake: String) throws -> TectonParams? {
+        try object(snake).map(TectonParams.init(raw:))
+    }
+}

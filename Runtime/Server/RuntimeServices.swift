@@ -1,0 +1,108 @@
+import Foundation
+import Hummingbird
+import Logging
+import VPTContract
+import VPTLocalCloud
+import VPTMetadata
+import VPTOnlineStore
+
+/// Builds and runs the two tenant processes from a rendered runtime config.
+public enum RuntimeServices {
+    public enum StartupError: Error, CustomStringConvertible {
+        case missingFile(String)
+        case badConfig(String)
+        public var description: String {
+            switch self {
+            case .missingFile(let path): "required file \(path) is missing; run `vpt provision` again"
+            case .badConfig(let reason): "the runtime config is not usable: \(reason)"
+            }
+        }
+    }
+
+    public static func loadConfig(_ path: String) throws -> RuntimeConfig {
+        guard let data = FileManager.default.contents(atPath: path) else { throw StartupError.missingFile(path) }
+        do {
+            return try JSONDecoder().decode(RuntimeConfig.self, from: data)
+        } catch {
+            throw StartupError.badConfig("\(error)")
+        }
+    }
+
+    static func readSecret(_ path: String) throws -> String {
+        guard let data = FileManager.default.contents(atPath: path) else { throw StartupError.missingFile(path) }
+        return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// The control plane application (router and state), not yet running.
+    public static func controlPlane(_ config: RuntimeConfig, port: Int? = nil, logger: Logger) throws -> some ApplicationProtocol {
+        guard let cmk = KMSKeyRef(arn: config.controlPlane.cmkArn) else { throw StartupError.badConfig("controlPlane.cmkArn") }
+        let home = URL(fileURLWithPath: config.accountsRoot).deletingLastPathComponent()
+        let store = try MetadataStore(
+            url: URL(fileURLWithPath: config.controlPlane.dataDirectory).appendingPathComponent("metadata.sqlite"), tenant: config.tenant,
+            cmk: cmk, kms: try LocalKMS(home: home), caller: config.controlPlane.roleArn)
+        let state = try ControlPlaneState(store: store, tenant: config.tenant, bootstrap: config.principals)
+        let metrics = RequestMetrics()
+        let router = Router()
+        router.add(middleware: MetricsMiddleware(metrics: metrics))
+        ControlPlaneController(
+            state: state, tenant: config.tenant, adminKeySHA256: config.controlPlane.adminKeySHA256,
+            internalTokenSHA256: config.controlPlane.internalTokenSHA256, metrics: metrics
+        ).addRoutes(to: router)
+        return Application(
+            router: router, configuration: .init(address: .hostname("127.0.0.1", port: port ?? config.controlPlane.port), serverName: "vpt-control-plane"),
+            logger: logger)
+    }
+
+    /// Everything the data plane needs, opened: session, store, cache, access list.
+    public struct DataPlaneParts: Sendable {
+        public let controller: DataPlaneController
+        public let poller: SnapshotPoller
+        public let access: AccessList
+    }
+
+    public static func dataPlaneParts(_ config: RuntimeConfig, controlPlaneURL: URL? = nil) throws -> DataPlaneParts {
+        let iam = LocalIAM(accountsRoot: URL(fileURLWithPath: config.accountsRoot))
+        let sts = LocalSTS(iam: iam)
+        guard let caller = try SecureFiles.readJSON(AccessKeyCredential.self, from: URL(fileURLWithPath: config.crossAccount.callerCredentialFile)) else {
+            throw StartupError.missingFile(config.crossAccount.callerCredentialFile)
+        }
+        let session = try sts.assumeRole(
+            roleArn: config.crossAccount.roleArn, externalId: config.crossAccount.externalId, sessionName: "\(config.tenant)-data-plane",
+            durationSeconds: config.crossAccount.sessionSeconds, caller: caller)
+        let store: any OnlineStore
+        switch config.onlineStore.kind {
+        case "sqlite":
+            store = try SQLiteOnlineStore(config: config.onlineStore, allowedRegions: config.allowedRegions, session: session, sts: sts, write: true)
+        case "redis":
+            store = try RedisOnlineStore(config: config.onlineStore, allowedRegions: config.allowedRegions, session: session, sts: sts, write: true)
+        default:
+            throw OnlineStoreError.unsupported(config.onlineStore.kind)
+        }
+        guard config.allowedRegions.contains(config.offlineStore.region) else {
+            throw OnlineStoreError.outsideResidency(region: config.offlineStore.region, allowed: config.allowedRegions)
+        }
+        _ = try sts.authorize(session, action: "store:write", resource: "\(config.offlineStore.resource)/ingest")
+        let metrics = RequestMetrics()
+        let cache =
+            config.dataPlane.servingCache.enabled
+            ? ServingCache(capacity: config.dataPlane.servingCache.maxEntries, maxAgeSeconds: config.dataPlane.servingCache.maxAgeSeconds, metrics: metrics)
+            : nil
+        let access = AccessList(tenant: config.tenant)
+        let offline = config.offlineStore.kind == "local" ? OfflineLog(root: URL(fileURLWithPath: config.offlineStore.location)) : nil
+        let features = FeatureServer(access: access, store: store, cache: cache, metrics: metrics)
+        let ingest = IngestService(access: access, store: store, cache: cache, offlineLog: offline, metrics: metrics)
+        let token = try readSecret(config.dataPlane.internalTokenFile)
+        let url = controlPlaneURL ?? URL(string: "http://127.0.0.1:\(config.controlPlane.port)/")!
+        return DataPlaneParts(
+            controller: DataPlaneController(features: features, ingest: ingest, metrics: metrics),
+            poller: SnapshotPoller(controlPlane: url, token: token, access: access), access: access)
+    }
+
+    public static func dataPlane(_ parts: DataPlaneParts, port: Int, logger: Logger) -> some ApplicationProtocol {
+        let router = Router()
+        router.add(middleware: MetricsMiddleware(metrics: parts.controller.metrics))
+        parts.controller.addRoutes(to: router)
+        return Application(
+            router: router, configuration: .init(address: .hostname("127.0.0.1", port: port), serverName: "vpt-data-plane"), logger: logger)
+    }
+}
