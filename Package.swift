@@ -178,7 +178,7 @@ let package = Package(
         ),
         .testTarget(
             name: "VPTCLITests",
-            dependencies: ["VPTCLI", "vpt", "VPTState", "VPTLocalCloud", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["VPTCLI", "vpt", "vpt-runtime", "VPTEngine", "VPTState", "VPTLocalCloud", .product(name: "GRDB", package: "GRDB.swift")],
             path: "Tests/VPTCLITests",
             swiftSettings: swiftSettings
         ),

@@ -30,6 +30,8 @@ struct SuperviseCommand: ParsableCommand {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_APPEND, 0o600)
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        // Long-lived children must not keep the caller's other descriptors (pipes, databases) open.
+        for fd in 3..<Int32(1024) where fcntl(fd, F_GETFD) != -1 { posix_spawn_file_actions_addclose(&actions, fd) }
         let args = [binary, name, "--config", options.config]
         let argv = args.map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }

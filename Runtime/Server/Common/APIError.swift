@@ -83,3 +83,11 @@ public enum JSONBody {
         }
     }
 }
+
+/// JSON scalars as Foundation parses them on Linux: `true`/`false` are `__NSCFBoolean`, numbers
+/// `NSNumber`, and an `NSNumber` 0 or 1 also casts to `Bool`, so booleans are told apart by type.
+enum JSONScalar {
+    static func isBool(_ value: Any) -> Bool {
+        value is Bool && (type(of: value) == Bool.self || String(describing: type(of: value)).contains("Boolean"))
+    }
+}

@@ -59,13 +59,14 @@ public struct FeatureServer: Sendable {
         switch field.type {
         case .int64:
             if let text = raw as? String, let value = Int64(text) { return .int64(value) }
-            if !(raw is Bool), let value = raw as? Int { return .int64(Int64(value)) }
+            if !JSONScalar.isBool(raw), let value = raw as? Int { return .int64(Int64(value)) }
         case .string:
             if let text = raw as? String { return .string(text) }
         case .float64:
-            if !(raw is Bool), let value = raw as? Double { return .float64(value) }
+            if !JSONScalar.isBool(raw), let value = raw as? Int { return .float64(Double(value)) }
+            if !JSONScalar.isBool(raw), let value = raw as? Double { return .float64(value) }
         case .bool:
-            if let value = raw as? Bool { return .bool(value) }
+            if JSONScalar.isBool(raw), let value = raw as? Bool { return .bool(value) }
         }
         throw APIError.badRequest("\(path).\(field.name) must be \(field.type == .int64 ? "an int64 (a decimal string or an integer)" : "a \(field.type.rawValue)")")
     }

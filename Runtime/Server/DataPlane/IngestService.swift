@@ -30,16 +30,17 @@ public struct IngestService: Sendable {
         guard let raw, !(raw is NSNull) else { return .null }
         switch type {
         case .int64:
-            if raw is Bool { return nil }
+            if JSONScalar.isBool(raw) { return nil }
             if let i = raw as? Int { return .int64(Int64(i)) }
             if let s = raw as? String, let i = Int64(s) { return .int64(i) }
         case .float64:
-            if raw is Bool { return nil }
+            if JSONScalar.isBool(raw) { return nil }
+            if let i = raw as? Int { return .float64(Double(i)) }  // JSON writes 1.0 as 1
             if let d = raw as? Double { return .float64(d) }
         case .string:
             if let s = raw as? String { return .string(s) }
         case .bool:
-            if let b = raw as? Bool { return .bool(b) }
+            if JSONScalar.isBool(raw), let b = raw as? Bool { return .bool(b) }
         }
         return nil
     }
@@ -53,7 +54,7 @@ public struct IngestService: Sendable {
             }
             return Int64(s)
         }
-        if !(value is Bool), let i = value as? Int { return Int64(i) }
+        if let value, !JSONScalar.isBool(value), let i = value as? Int { return Int64(i) }
         return nil
     }
 

@@ -1,0 +1,206 @@
+import Foundation
+import Testing
+import VPTEngine
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// init → provision two tenants (real processes) → apply a repo → keys → ingest → get-features with the
+/// cache on and off → revoke → deprovision, over loopback HTTP.
+@Suite(.serialized) struct RuntimeEndToEndTests {
+
+    func repoBody() -> [String: Any] {
+        [
+            "entities": [["name": "user", "joinKeys": [["name": "user_id", "type": "int64"]]]],
+            "pushSources": [[
+                "name": "transactions", "timestampField": "ts",
+                "schema": [
+                    ["name": "user_id", "type": "int64"], ["name": "amount", "type": "float64"], ["name": "merchant", "type": "string"],
+                    ["name": "ts", "type": "string"],
+                ],
+            ]],
+            "featureViews": [[
+                "name": "user_txn", "entities": ["user"], "source": "transactions",
+                "features": [["name": "amount", "type": "float64"], ["name": "merchant", "type": "string"]], "ttlSeconds": 3600,
+                "online": true, "offline": true,
+            ]],
+            "featureServices": [["name": "fraud", "featureViews": ["user_txn"]]],
+        ]
+    }
+
+    struct Tenant {
+        var name: String
+        var controlPlane: Int
+        var dataPlane: Int
+        var admin: String
+        var home: URL
+    }
+
+    func call(_ method: String, _ port: Int, _ path: String, key: String?, body: Any? = nil) throws -> (status: Int, json: [String: Any]) {
+        var headers: [String: String] = [:]
+        if let key { headers["Authorization"] = "Tecton-key \(key)" }
+        let (status, json) = try HTTPCall.request(method, URL(string: "http://127.0.0.1:\(port)\(path)")!, body: body, headers: headers)
+        return (status, json as? [String: Any] ?? [:])
+    }
+
+    func getFeatures(_ t: Tenant, key: String, user: Any, cache: Bool = true, status: Bool = false) throws -> (Int, [String: Any]) {
+        var params: [String: Any] = ["workspace_name": "prod", "feature_service_name": "fraud", "join_key_map": ["user_id": user]]
+        params["request_options"] = ["read_from_cache": cache, "write_to_cache": cache]
+        if status { params["metadata_options"] = ["include_serving_status": true, "include_data_types": true] }
+        return try call("POST", t.dataPlane, "/api/v1/feature-service/get-features", key: key, body: ["params": params])
+    }
+
+    static func features(_ json: [String: Any]) -> [Any] { (json["result"] as? [String: Any])?["features"] as? [Any] ?? [] }
+
+    @Test func twoTenantsServeTheirOwnFeaturesAndNothingCrossesOver() throws {
+        let home = temporaryDirectory("e2e")
+        let base = 41_000 + Int.random(in: 0..<150) * 100
+        #expect(try vpt(["init", "--port-range", "\(base)-\(base + 99)"], home: home).status == 0)
+        var tenants: [Tenant] = []
+        defer { for t in tenants { _ = try? vpt(["tenant", "stop", t.name], home: home) } }
+        let yaml = try String(contentsOfFile: examplePath("acme-eu.yaml"), encoding: .utf8)
+        for name in ["tenant-a", "tenant-b"] {
+            let file = home.appendingPathComponent("\(name).yaml")
+            try yaml.replacingOccurrences(of: "name: acme-eu", with: "name: \(name)").write(to: file, atomically: true, encoding: .utf8)
+            let result = try vpt(["provision", "tenant", name, "-f", file.path], home: home)
+            #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+            #expect(result.stdout.contains("Smoke test: a feature read"))
+            let show = try JSONSerialization.jsonObject(with: Data(try vpt(["tenant", "show", name, "-o", "json"], home: home).stdout.utf8)) as? [String: Any]
+            let admin = try String(contentsOf: home.appendingPathComponent("tenants/\(name)/secrets/admin-api-key"), encoding: .utf8)
+            tenants.append(
+                Tenant(
+                    name: name, controlPlane: Int(show?["controlPlanePort"] as? String ?? "") ?? 0,
+                    dataPlane: Int(show?["dataPlanePort"] as? String ?? "") ?? 0, admin: admin, home: home))
+        }
+        let (a, b) = (tenants[0], tenants[1])
+
+        // Apply a feature repository (with a dry run first) and issue keys.
+        let dry = try call("POST", a.controlPlane, "/v1/workspaces/prod/apply?dry_run=true", key: a.admin, body: repoBody())
+        #expect(dry.status == 200)
+        #expect((dry.json["changes"] as? [Any])?.count == 4)
+        #expect(try call("GET", a.controlPlane, "/v1/workspaces/prod/repo", key: a.admin).status == 404)
+        #expect(try call("POST", a.controlPlane, "/v1/workspaces/prod/apply", key: a.admin, body: repoBody()).status == 200)
+        var broken = repoBody()
+        broken["featureServices"] = [["name": "fraud", "featureViews": ["nope"]]]
+        let bad = try call("POST", a.controlPlane, "/v1/workspaces/prod/apply", key: a.admin, body: broken)
+        #expect(bad.status == 400)
+        #expect((bad.json["message"] as? String)?.contains("unknown feature view 'nope'") == true)
+        // fraud-scorer comes from the spec with consumer on prod; ingestor gets operator.
+        let consumer = try call("POST", a.controlPlane, "/v1/service-accounts/fraud-scorer/api-keys", key: a.admin)
+        #expect(consumer.status == 201)
+        let consumerKey = try #require(consumer.json["key"] as? String)
+        #expect(try call("POST", a.controlPlane, "/v1/service-accounts", key: a.admin, body: ["name": "ingestor"]).status == 201)
+        #expect(try call("PUT", a.controlPlane, "/v1/workspaces/prod/role-bindings/ingestor", key: a.admin, body: ["role": "operator"]).status == 204)
+        let ingestorKey = try #require(try call("POST", a.controlPlane, "/v1/service-accounts/ingestor/api-keys", key: a.admin).json["key"] as? String)
+        #expect(try call("POST", a.controlPlane, "/v1/service-accounts", key: consumerKey, body: ["name": "x"]).status == 403)
+        usleep(1_200_000)  // the data plane refreshes its access list twice a second
+
+        // Ingest, then read it back (read-after-write), cache on and off.
+        let marker = "merchant-\(UUID().uuidString.prefix(8))"
+        let now = ISO8601DateFormatter().string(from: Date())
+        let records: [String: Any] = [
+            "workspace_name": "prod",
+            "records": ["transactions": [["record": ["user_id": "9007199254740993", "amount": 42.5, "merchant": marker, "ts": now]]]],
+        ]
+        #expect(try call("POST", a.dataPlane, "/ingest", key: consumerKey, body: records).status == 403)
+        let ingested = try call("POST", a.dataPlane, "/ingest", key: ingestorKey, body: records)
+        #expect(ingested.status == 200, "\(ingested.json)")
+        for cache in [true, false, true] {
+            let (status, json) = try getFeatures(a, key: consumerKey, user: "9007199254740993", cache: cache)
+            #expect(status == 200)
+            #expect(Self.features(json).count == 2)
+            #expect(Self.features(json).first as? Double == 42.5)
+            #expect(Self.features(json).last as? String == marker)
+        }
+        // An older event never overwrites; a newer one does and invalidates the cache.
+        let older: [String: Any] = [
+            "workspace_name": "prod",
+            "records": ["transactions": [["record": ["user_id": 9007199254740993, "amount": 1.0, "merchant": "old", "ts": "2020-01-01T00:00:00Z"]]]],
+        ]
+        let olderResult = try call("POST", a.dataPlane, "/ingest", key: ingestorKey, body: older)
+        #expect(olderResult.status == 200, "\(olderResult.json)")
+        #expect(Self.features(try getFeatures(a, key: consumerKey, user: "9007199254740993").1).first as? Double == 42.5)
+        var newer = records
+        newer["records"] = ["transactions": [["record": ["user_id": "9007199254740993", "amount": 43.5, "merchant": marker, "ts": ISO8601DateFormatter().string(from: Date().addingTimeInterval(1))]]]]
+        #expect(try call("POST", a.dataPlane, "/ingest", key: ingestorKey, body: newer).status == 200)
+        #expect(Self.features(try getFeatures(a, key: consumerKey, user: "9007199254740993").1).first as? Double == 43.5)
+
+        // Bad records: 400 listing each, nothing written.
+        let invalid: [String: Any] = [
+            "workspace_name": "prod",
+            "records": [
+                "transactions": [
+                    ["record": ["user_id": "7", "amount": "lots", "merchant": "m", "ts": now]],
+                    ["record": ["user_id": "8", "merchant": "m", "ts": now]],
+                    ["record": ["user_id": "9", "amount": 1.0, "merchant": "m", "ts": now]],
+                ],
+                "nope": [["record": [:] as [String: Any]]],
+            ],
+        ]
+        let rejected = try call("POST", a.dataPlane, "/ingest", key: ingestorKey, body: invalid)
+        #expect(rejected.status == 400)
+        #expect((rejected.json["invalidRecords"] as? [Any])?.count == 3, "\(rejected.json)")
+        let missing = try getFeatures(a, key: consumerKey, user: 9, status: true)
+        #expect(Self.features(missing.1).allSatisfy { $0 is NSNull })
+        let meta = ((missing.1["metadata"] as? [String: Any])?["features"] as? [[String: Any]]) ?? []
+        #expect(meta.map { $0["status"] as? String } == ["MISSING_DATA", "MISSING_DATA"])
+        #expect(try getFeatures(a, key: consumerKey, user: "not-a-number").0 == 400)
+
+        // Metadata endpoint and batch.
+        let metadata = try call("POST", a.dataPlane, "/api/v1/feature-service/metadata", key: consumerKey, body: ["params": ["workspaceName": "prod", "featureServiceName": "fraud"]])
+        #expect(metadata.status == 200)
+        #expect((metadata.json["inputJoinKeys"] as? [[String: Any]])?.first?["name"] as? String == "user_id")
+        let batch = try call(
+            "POST", a.dataPlane, "/api/v1/feature-service/get-features-batch", key: consumerKey,
+            body: ["params": ["workspace_name": "prod", "feature_service_name": "fraud", "request_data": [["join_key_map": ["user_id": "9007199254740993"]], ["join_key_map": ["user_id": "1"]]]]])
+        #expect((batch.json["result"] as? [Any])?.count == 2)
+
+        // Isolation: tenant A's key is rejected by tenant B; B's control plane files never hold A's values.
+        #expect(try getFeatures(b, key: consumerKey, user: "9007199254740993").0 == 401)
+        for t in tenants {
+            let files = FileManager.default.enumerator(atPath: t.home.appendingPathComponent("tenants/\(t.name)/control-plane").path)
+            while let file = files?.nextObject() as? String {
+                let data = try Data(contentsOf: t.home.appendingPathComponent("tenants/\(t.name)/control-plane/\(file)"))
+                #expect(data.range(of: Data(marker.utf8)) == nil, "a feature value was found in \(file)")
+            }
+        }
+        let metrics = try String(contentsOf: URL(string: "http://127.0.0.1:\(a.dataPlane)/metrics")!, encoding: .utf8)
+        #expect(metrics.contains("vpt_serving_cache_hits_total"))
+
+        // Revocation takes effect within 2 seconds.
+        let keyId = try #require(consumerKey.split(separator: "_").dropFirst(2).first)
+        #expect(try call("DELETE", a.controlPlane, "/v1/api-keys/\(keyId)", key: a.admin).status == 204)
+        let revokedAt = Date()
+        var status = 200
+        while status == 200, Date().timeIntervalSince(revokedAt) < 5 {
+            status = try getFeatures(a, key: consumerKey, user: "9007199254740993").0
+            if status == 200 { usleep(100_000) }
+        }
+        #expect(status == 401)
+        #expect(Date().timeIntervalSince(revokedAt) < 2)
+
+        // A killed data plane is restarted by the supervisor.
+        let pidText = try String(contentsOf: home.appendingPathComponent("tenants/tenant-a/run/data-plane.pid"), encoding: .utf8)
+        let pid = try #require(pid_t(pidText.trimmingCharacters(in: .whitespacesAndNewlines)))
+        kill(pid, SIGKILL)
+        var back = false
+        for _ in 0..<80 where !back {
+            usleep(100_000)
+            let newPid = (try? String(contentsOf: home.appendingPathComponent("tenants/tenant-a/run/data-plane.pid"), encoding: .utf8))
+                .flatMap { pid_t($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+            back = newPid != nil && newPid != pid && HTTPCall.status(URL(string: "http://127.0.0.1:\(a.dataPlane)/readyz")!) == 200
+        }
+        #expect(back, "the data plane was not restarted")
+
+        // Deprovision stops the processes and leaves the customer's stores.
+        #expect(try vpt(["deprovision", "tenant", "tenant-a"], home: home).status == 0)
+        #expect(HTTPCall.status(URL(string: "http://127.0.0.1:\(a.dataPlane)/healthz")!) == nil)
+        #expect(HTTPCall.status(URL(string: "http://127.0.0.1:\(a.controlPlane)/healthz")!) == nil)
+        #expect(FileManager.default.fileExists(atPath: home.appendingPathComponent("accounts/210987654321/eu-west-1/online/tenant-a/online.sqlite").path))
+        #expect(try vpt(["tenant", "stop", "tenant-b"], home: home).status == 0)
+        #expect(HTTPCall.status(URL(string: "http://127.0.0.1:\(b.dataPlane)/healthz")!) == nil)
+        #expect(try vpt(["tenant", "start", "tenant-b"], home: home).status == 0)
+        #expect(HTTPCall.status(URL(string: "http://127.0.0.1:\(b.dataPlane)/readyz")!) == 200)
+    }
+}
