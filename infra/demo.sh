@@ -1,16 +1,35 @@
 #!/usr/bin/env bash
-# The main job on the embedded local target: create a fleet, provision the demo tenant, show it.
+# The main job on the embedded local target: create a fleet, provision the demo tenant (which starts
+# its control plane and data plane and smoke-tests them), ingest a feature value through the ingest
+# API and read it back as a feature vector from the tenant's feature server.
 # VPT_HOME defaults to ./.vpt-demo so the demo never touches another fleet.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash infra/install-deps.sh
 swift build --product vpt
-VPT="$(swift build --show-bin-path)/vpt"
+swift build --product vpt-runtime
+BIN="$(swift build --show-bin-path)"
+VPT="$BIN/vpt"
 export VPT_HOME="${VPT_HOME:-$PWD/.vpt-demo}"
 "$VPT" init
 "$VPT" tenant validate -f examples/acme-eu.yaml
-"$VPT" plan tenant acme-eu -f examples/acme-eu.yaml || true
 "$VPT" provision tenant acme-eu -f examples/acme-eu.yaml
-"$VPT" tenant show acme-eu
+"$VPT" tenant start acme-eu   # no-op when already running (e.g. a re-run of the demo)
+
+secrets="$VPT_HOME/tenants/acme-eu/secrets"
+port="$("$VPT" tenant show acme-eu --output json | python3 -c 'import json,sys; print(json.load(sys.stdin)["dataPlanePort"])')"
+key="$(cat "$secrets/health-api-key")"
+now="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
 echo
-echo "Runtime config: $VPT_HOME/tenants/acme-eu/config/runtime.json"
+echo "Ingest a value for probe 'demo':"
+curl -sS -H "Authorization: Tecton-key $key" \
+    -d "{\"workspace_name\": \"vpt-health\", \"records\": {\"probe_events\": [{\"record\": {\"probe_id\": \"demo\", \"value\": 42, \"ts\": \"$now\"}}]}}" \
+    "http://127.0.0.1:$port/ingest"
+echo
+echo "Feature vector for probe 'demo':"
+curl -sS -H "Authorization: Tecton-key $key" \
+    -d '{"params": {"workspace_name": "vpt-health", "feature_service_name": "probe_service", "join_key_map": {"probe_id": "demo"}, "metadata_options": {"include_names": true, "include_data_types": true, "include_serving_status": true}}}' \
+    "http://127.0.0.1:$port/api/v1/feature-service/get-features"
+echo
+echo
+echo "The tenant keeps running: \`$VPT tenant endpoints acme-eu\` shows how to call it, \`$VPT tenant stop acme-eu\` stops it."
