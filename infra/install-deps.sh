@@ -16,5 +16,6 @@ if ((${#missing[@]})); then
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 command -v swift >/dev/null || { echo "swift is not on PATH (expected /opt/swift/usr/bin)"; exit 1; }
-# The Python side's tests.
+# The Python side's tests and the OpenAPI contract test.
 python3 -c "import pytest" 2>/dev/null || python3 -m pip install -q pytest
+command -v schemathesis >/dev/null || python3 -m pip install -q schemathesis
