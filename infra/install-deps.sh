@@ -19,3 +19,4 @@ command -v swift >/dev/null || { echo "swift is not on PATH (expected /opt/swift
 # The Python side's tests and the OpenAPI contract test.
 python3 -c "import pytest" 2>/dev/null || python3 -m pip install -q pytest
 command -v schemathesis >/dev/null || python3 -m pip install -q schemathesis
+python3 -c "import openapi_spec_validator, yaml" 2>/dev/null || python3 -m pip install -q openapi-spec-validator pyyaml
