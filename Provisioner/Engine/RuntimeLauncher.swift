@@ -127,11 +127,17 @@ public enum HTTPCall {
 
     /// One request with a JSON body; returns the status and the decoded JSON (if any).
     public static func request(_ method: String, _ url: URL, body: Any?, headers: [String: String]) throws -> (status: Int, json: Any?) {
+        let (status, data) = try raw(method, url, body: body.map { try JSONSerialization.data(withJSONObject: $0) }, headers: headers)
+        return (status, try? JSONSerialization.jsonObject(with: data))
+    }
+
+    /// One request; returns the status and the raw body.
+    public static func raw(_ method: String, _ url: URL, body: Data? = nil, headers: [String: String]) throws -> (status: Int, body: Data) {
         var request = URLRequest(url: url, timeoutInterval: 5)
         request.httpMethod = method
         for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
         if let body {
-            request.httpBody = try JSONSerialization.data(withJSONObject: body)
+            request.httpBody = body
             request.setValue("application/json", forHTTPHeaderField: "Content-Type")
         }
         let box = ResultBox()
@@ -141,9 +147,8 @@ public enum HTTPCall {
             done.signal()
         }.resume()
         done.wait()
-        guard let (data, status, error) = box.value, let status else { throw box.value?.2 ?? URLError(.cannotConnectToHost) }
-        _ = error
-        return (status, data.flatMap { try? JSONSerialization.jsonObject(with: $0) })
+        guard let (data, status, _) = box.value, let status else { throw box.value?.2 ?? URLError(.cannotConnectToHost) }
+        return (status, data ?? Data())
     }
 
     private final class ResultBox: @unchecked Sendable {

@@ -165,6 +165,13 @@ import VPTEngine
                 #expect(data.range(of: Data(marker.utf8)) == nil, "a feature value was found in \(file)")
             }
         }
+        // The read-only web UI lists what was applied, behind a key.
+        #expect(try call("GET", a.controlPlane, "/ui", key: nil).status == 401)
+        let page = try HTTPCall.raw("GET", URL(string: "http://127.0.0.1:\(a.controlPlane)/ui")!, headers: ["Authorization": "Tecton-key \(a.admin)"])
+        #expect(page.status == 200)
+        let html = String(decoding: page.body, as: UTF8.self)
+        #expect(html.contains("user_txn") && html.contains("fraud-scorer") && html.contains("ingestor"))
+        #expect(!html.contains(marker))
         let metrics = try String(contentsOf: URL(string: "http://127.0.0.1:\(a.dataPlane)/metrics")!, encoding: .utf8)
         #expect(metrics.contains("vpt_serving_cache_hits_total"))
 
@@ -202,5 +209,33 @@ import VPTEngine
         #expect(HTTPCall.status(URL(string: "http://127.0.0.1:\(b.dataPlane)/healthz")!) == nil)
         #expect(try vpt(["tenant", "start", "tenant-b"], home: home).status == 0)
         #expect(HTTPCall.status(URL(string: "http://127.0.0.1:\(b.dataPlane)/readyz")!) == 200)
+    }
+
+    @Test func aRedisBackedTenantServesThroughRedis() throws {
+        let home = temporaryDirectory("e2e-redis")
+        let redisPort = 30_000 + Int.random(in: 0..<9_000)
+        let script = repositoryRoot.appendingPathComponent("infra/redis.sh").path
+        try runScript(["bash", script, "start", String(redisPort), home.appendingPathComponent("redis").path])
+        defer { try? runScript(["bash", script, "stop", String(redisPort)]) }
+        let base = 56_000 + Int.random(in: 0..<90) * 100
+        #expect(try vpt(["init", "--port-range", "\(base)-\(base + 99)"], home: home).status == 0)
+        let spec = try String(contentsOfFile: examplePath("globex-us.yaml"), encoding: .utf8)
+            .replacingOccurrences(of: "redis://127.0.0.1:6379/0", with: "redis://127.0.0.1:\(redisPort)/0")
+        let file = home.appendingPathComponent("globex.yaml")
+        try spec.write(to: file, atomically: true, encoding: .utf8)
+        defer { _ = try? vpt(["tenant", "stop", "globex-us"], home: home) }
+        let result = try vpt(["provision", "tenant", "globex-us", "-f", file.path], home: home)
+        #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+        #expect(result.stdout.contains("Smoke test: a feature read"))
+        // The smoke test's value went through Redis, under the tenant's namespace.
+        let cli = Process()
+        cli.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        cli.arguments = ["redis-cli", "-p", String(redisPort), "--scan", "--pattern", "vpt:globex-us:*"]
+        let out = Pipe()
+        cli.standardOutput = out
+        try cli.run()
+        let keys = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        cli.waitUntilExit()
+        #expect(keys.contains("vpt:globex-us:vpt-health:probe_fv:"))
     }
 }
