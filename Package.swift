@@ -14,6 +14,7 @@ let package = Package(
         .executable(name: "vpt", targets: ["vpt"]),
         .executable(name: "vpt-bench", targets: ["VPTBenchmarks"]),
         .executable(name: "vpt-runtime", targets: ["vpt-runtime"]),
+        .executable(name: "vpt-noop-server", targets: ["vpt-noop-server"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -137,7 +138,14 @@ let package = Package(
         .executableTarget(
             name: "VPTBenchmarks",
             dependencies: ["VPTModel", "VPTState", "VPTEngine"],
-            path: "Benchmarks",
+            path: "Benchmarks/Provisioning",
+            swiftSettings: swiftSettings
+        ),
+        // The serving benchmark's ceiling: the same framework answering a fixed 50-feature body.
+        .executableTarget(
+            name: "vpt-noop-server",
+            dependencies: [.product(name: "Hummingbird", package: "hummingbird")],
+            path: "Benchmarks/NoopServer",
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -1,0 +1,251 @@
+#!/usr/bin/env python3
+"""Serving benchmark (issue 3): the vpt feature server (SQLite and Redis online stores, cache off and on)
+next to the Feast Python feature server (SQLite and Redis) and a no-op handler in our HTTP framework,
+all driven by wrk over loopback with the same request shape (1 entity, 50 features), in one run.
+Also ingest throughput (batches of 1 and 100) and ingest-to-servable latency.
+
+Prints one `key=value` line per figure. Usage (see docs/benchmarks.md):
+  python3 Benchmarks/serving/run.py --bin .build-release/release --feast /tmp/feast-venv/bin
+"""
+
+import argparse
+import json
+import os
+import pathlib
+import random
+import re
+import shutil
+import statistics
+import subprocess
+import tempfile
+import time
+import urllib.request
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+FEATURES = [f"f{i}" for i in range(50)]
+USERS = 1000
+
+
+def sh(*args, env=None, check=True, **kw):
+    result = subprocess.run([str(a) for a in args], capture_output=True, text=True, env=env, **kw)
+    if check and result.returncode != 0:
+        raise SystemExit(f"{' '.join(map(str, args))} failed:\n{result.stdout}\n{result.stderr}")
+    return result.stdout
+
+
+def call(method, url, key=None, body=None, headers=None):
+    hdrs = {"Content-Type": "application/json", **(headers or {})}
+    if key:
+        hdrs["Authorization"] = f"Tecton-key {key}"
+    request = urllib.request.Request(url, data=json.dumps(body).encode() if body is not None else None, method=method, headers=hdrs)
+    with urllib.request.urlopen(request, timeout=30) as response:
+        raw = response.read()
+        return json.loads(raw) if raw else None
+
+
+def wait_http(url, timeout=60):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            urllib.request.urlopen(url, timeout=1)
+            return
+        except urllib.error.HTTPError:
+            return  # it answers
+        except Exception:
+            time.sleep(0.2)
+    raise SystemExit(f"{url} did not answer")
+
+
+def wrk_script(path, body, headers, delay_ms):
+    lines = ['wrk.method = "POST"', f"wrk.body = {json.dumps(json.dumps(body))}", 'wrk.headers["Content-Type"] = "application/json"']
+    for name, value in headers.items():
+        lines.append(f'wrk.headers["{name}"] = {json.dumps(value)}')
+    if delay_ms:
+        lines.append(f"function delay() return {delay_ms} end")
+    pathlib.Path(path).write_text("\n".join(lines) + "\n")
+
+
+def parse_latency(text, pct):
+    match = re.search(rf"^\s+{pct}%\s+([\d.]+)(us|ms|s)\s*$", text, re.M)
+    if not match:
+        return float("nan")
+    value, unit = float(match.group(1)), match.group(2)
+    return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+
+
+def run_wrk(url, body, headers, duration, connections, delay_ms=0, workdir="."):
+    script = pathlib.Path(workdir) / "wrk.lua"
+    wrk_script(script, body, headers, delay_ms)
+    out = sh("wrk", "-t", "2", "-c", connections, "-d", f"{duration}s", "--latency", "-s", script, url)
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    return rps, parse_latency(out, 50), parse_latency(out, 99), int(non2xx.group(1)) if non2xx else 0
+
+
+def measure(name, url, body, headers, args, workdir):
+    run_wrk(url, body, headers, 2, 16, workdir=workdir)  # warm-up
+    saturation, _, _, errors = run_wrk(url, body, headers, args.duration, 64, workdir=workdir)
+    half = saturation / 2
+    connections = max(1, round(half * 2 / 1000))  # ≥ 2 ms between requests per connection
+    delay = max(1, round(connections * 1000 / half))
+    achieved, p50, p99, half_errors = run_wrk(url, body, headers, args.duration, connections, delay_ms=delay, workdir=workdir)
+    print(f"serving target={name} saturation_rps={saturation:.0f} half_load_rps={achieved:.0f} p50_ms={p50:.3f} p99_ms={p99:.3f} errors={errors + half_errors}", flush=True)
+    return {"saturation": saturation, "p50": p50, "p99": p99}
+
+
+def vpt_tenants(args, home, workdir, redis_port):
+    env = {**os.environ, "VPT_RUNTIME_BINARY": str(pathlib.Path(args.bin) / "vpt-runtime")}
+    vpt = pathlib.Path(args.bin) / "vpt"
+    base = 45000 + random.randrange(0, 50) * 100
+    sh(vpt, "init", "--port-range", f"{base}-{base + 99}", "--home", home, env=env)
+    specs = {
+        "sqlite": (ROOT / "examples/acme-eu.yaml").read_text().replace("name: acme-eu", "name: bench-sqlite"),
+        "redis": (ROOT / "examples/globex-us.yaml").read_text().replace("name: globex-us", "name: bench-redis")
+        .replace("redis://127.0.0.1:6379/0", f"redis://127.0.0.1:{redis_port}/0").replace("    cidr: 10.42.0.0/20\n", ""),
+    }
+    tenants = {}
+    for store, spec in specs.items():
+        name = f"bench-{store}"
+        path = pathlib.Path(workdir) / f"{name}.yaml"
+        path.write_text(spec.replace("maxEntries: 50000", "maxEntries: 100000"))
+        sh(vpt, "provision", "tenant", name, "-f", path, "--home", home, env=env)
+        show = json.loads(sh(vpt, "tenant", "show", name, "--output", "json", "--home", home))
+        control, data = int(show["controlPlanePort"]), int(show["dataPlanePort"])
+        admin = (pathlib.Path(home) / f"tenants/{name}/secrets/admin-api-key").read_text()
+        repo = {
+            "entities": [{"name": "user", "joinKeys": [{"name": "user_id", "type": "int64"}]}],
+            "pushSources": [{"name": "user_events", "timestampField": "ts",
+                             "schema": [{"name": "user_id", "type": "int64"}, {"name": "ts", "type": "string"}]
+                             + [{"name": f, "type": "float64"} for f in FEATURES]}],
+            "featureViews": [{"name": "user_stats", "entities": ["user"], "source": "user_events",
+                              "features": [{"name": f, "type": "float64"} for f in FEATURES], "ttlSeconds": 86400 * 30,
+                              "online": True, "offline": True}],
+            "featureServices": [{"name": "bench_service", "featureViews": ["user_stats"]}],
+        }
+        call("POST", f"http://127.0.0.1:{control}/v1/workspaces/prod/apply", admin, repo)
+        call("POST", f"http://127.0.0.1:{control}/v1/service-accounts", admin, {"name": "bench"})
+        call("PUT", f"http://127.0.0.1:{control}/v1/workspaces/prod/role-bindings/bench", admin, {"role": "owner"})
+        key = call("POST", f"http://127.0.0.1:{control}/v1/service-accounts/bench/api-keys", admin)["key"]
+        time.sleep(1.5)
+        tenants[store] = {"name": name, "data": data, "key": key}
+    return tenants, vpt, env
+
+
+def ingest_benchmarks(tenant, store):
+    url = f"http://127.0.0.1:{tenant['data']}/ingest"
+    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+    def record(user, value):
+        return {"record": {"user_id": str(user), "ts": now, **{f: value + i for i, f in enumerate(FEATURES)}}}
+
+    for batch, requests in ((100, USERS // 100), (1, 300)):
+        start = time.perf_counter()
+        for r in range(requests):
+            records = [record((r * batch + i) % USERS, 1.0) for i in range(batch)]
+            call("POST", url, tenant["key"], {"workspace_name": "prod", "records": {"user_events": records}})
+        elapsed = time.perf_counter() - start
+        print(f"ingest target=vpt store={store} batch={batch} records_per_s={batch * requests / elapsed:.0f}", flush=True)
+    latencies = []
+    get = f"http://127.0.0.1:{tenant['data']}/api/v1/feature-service/get-features"
+    for i in range(200):
+        value = 1000.0 + i
+        start = time.perf_counter()
+        call("POST", url, tenant["key"], {"workspace_name": "prod", "records": {"user_events": [record(7, value)]}})
+        while True:
+            answer = call("POST", get, tenant["key"], {"params": {"workspace_name": "prod", "feature_service_name": "bench_service", "join_key_map": {"user_id": "7"}}})
+            if answer["result"]["features"][0] == value:
+                break
+        latencies.append((time.perf_counter() - start) * 1000)
+    latencies.sort()
+    print(f"ingest_to_servable target=vpt store={store} p50_ms={latencies[len(latencies) // 2]:.3f} p99_ms={latencies[int(len(latencies) * 0.99) - 1]:.3f}", flush=True)
+
+
+def feast_server(args, store, workdir, redis_port, port):
+    repo = pathlib.Path(workdir) / f"feast-{store}"
+    repo.mkdir()
+    online = (f"online_store:\n  type: sqlite\n  path: {repo}/online.db\n" if store == "sqlite"
+              else f"online_store:\n  type: redis\n  connection_string: 127.0.0.1:{redis_port},db=1\n")
+    (repo / "feature_store.yaml").write_text(
+        f"project: bench\nregistry: {repo}/registry.db\nprovider: local\n{online}offline_store:\n  type: file\nentity_key_serialization_version: 3\n")
+    fields = ",\n    ".join(f'Field(name="{f}", dtype=Float64)' for f in FEATURES)
+    (repo / "features.py").write_text(f'''
+from datetime import timedelta
+from feast import Entity, FeatureService, FeatureView, Field, FileSource
+from feast.types import Float64, Int64
+user = Entity(name="user", join_keys=["user_id"])
+source = FileSource(path="{repo}/data.parquet", timestamp_field="event_timestamp")
+user_stats = FeatureView(name="user_stats", entities=[user], ttl=timedelta(days=30), schema=[
+    Field(name="user_id", dtype=Int64),
+    {fields}], source=source, online=True)
+bench_service = FeatureService(name="bench_service", features=[user_stats])
+''')
+    python = pathlib.Path(args.feast) / "python"
+    sh(python, "-c", f'''
+import pandas as pd, datetime
+now = datetime.datetime.now(datetime.timezone.utc)
+rows = {{"user_id": list(range({USERS})), "event_timestamp": [now - datetime.timedelta(minutes=1)] * {USERS}}}
+for i in range(50): rows[f"f{{i}}"] = [float(i) + 0.5] * {USERS}
+pd.DataFrame(rows).to_parquet("{repo}/data.parquet")
+''')
+    feast = pathlib.Path(args.feast) / "feast"
+    sh(feast, "apply", cwd=repo)
+    sh(feast, "materialize-incremental", time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(time.time() + 60)), cwd=repo)
+    process = subprocess.Popen([str(feast), "serve", "-h", "127.0.0.1", "-p", str(port), "-w", "-1", "--no-access-log"],
+                               cwd=repo, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_http(f"http://127.0.0.1:{port}/health", timeout=120)
+    return process
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--bin", required=True, help="folder with release builds of vpt, vpt-runtime, vpt-noop-server")
+    parser.add_argument("--feast", required=True, help="bin folder of a Python environment with feast[redis]")
+    parser.add_argument("--duration", type=int, default=10)
+    args = parser.parse_args()
+    workdir = tempfile.mkdtemp(prefix="vpt-serving-bench-")
+    home = pathlib.Path(workdir) / "fleet"
+    redis_port = 39000 + random.randrange(0, 900)
+    sh("bash", ROOT / "infra/redis.sh", "start", redis_port, pathlib.Path(workdir) / "redis")
+    processes = []
+    results = {}
+    try:
+        tenants, vpt, env = vpt_tenants(args, home, workdir, redis_port)
+        for store, tenant in tenants.items():
+            ingest_benchmarks(tenant, store)
+            for cache in (False, True):
+                body = {"params": {"workspace_name": "prod", "feature_service_name": "bench_service", "join_key_map": {"user_id": "42"},
+                                   "request_options": {"read_from_cache": cache, "write_to_cache": cache}}}
+                url = f"http://127.0.0.1:{tenant['data']}/api/v1/feature-service/get-features"
+                results[("vpt", store, cache)] = measure(f"vpt store={store} cache={'on' if cache else 'off'}", url, body,
+                                                         {"Authorization": f"Tecton-key {tenant['key']}"}, args, workdir)
+        noop_port = redis_port + 1000
+        processes.append(subprocess.Popen([str(pathlib.Path(args.bin) / "vpt-noop-server"), str(noop_port)]))
+        wait_http(f"http://127.0.0.1:{noop_port}/")
+        body = {"params": {"workspace_name": "prod", "feature_service_name": "bench_service", "join_key_map": {"user_id": "42"}}}
+        results["noop"] = measure("noop-handler", f"http://127.0.0.1:{noop_port}/api/v1/feature-service/get-features", body, {}, args, workdir)
+        for store, offset in (("sqlite", 1001), ("redis", 1002)):
+            process = feast_server(args, store, workdir, redis_port, redis_port + offset)
+            processes.append(process)
+            feast_body = {"feature_service": "bench_service", "entities": {"user_id": [42]}}
+            check = call("POST", f"http://127.0.0.1:{redis_port + offset}/get-online-features", body=feast_body)
+            assert len(check["results"]) == 51, "Feast did not return 50 features"
+            results[("feast", store)] = measure(f"feast store={store} workers=auto", f"http://127.0.0.1:{redis_port + offset}/get-online-features",
+                                                feast_body, {}, args, workdir)
+            process.terminate()
+            process.wait(timeout=30)
+        for store in ("sqlite", "redis"):
+            ours, theirs = results[("vpt", store, False)], results[("feast", store)]
+            print(f"ratio store={store} vpt_cache_off_over_feast={ours['saturation'] / theirs['saturation']:.1f}x "
+                  f"vpt_cache_off_over_noop={ours['saturation'] / results['noop']['saturation']:.2f} "
+                  f"p99_at_half_load_ms={ours['p99']:.3f}", flush=True)
+    finally:
+        for process in processes:
+            process.terminate()
+        for tenant in ("bench-sqlite", "bench-redis"):
+            subprocess.run([str(pathlib.Path(args.bin) / "vpt"), "tenant", "stop", tenant, "--home", str(home)], capture_output=True)
+        sh("bash", ROOT / "infra/redis.sh", "stop", redis_port, check=False)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
