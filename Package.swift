@@ -179,6 +179,12 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "VPTRuntimeTests",
+            dependencies: ["VPTRuntime", "VPTContract", "VPTOnlineStore"],
+            path: "Tests/VPTRuntimeTests",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "VPTEngineTests",
             dependencies: ["VPTEngine", "VPTModel", "VPTState", "VPTLocalCloud", "VPTContract"],
             path: "Tests/VPTEngineTests",

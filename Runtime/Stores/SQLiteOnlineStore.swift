@@ -94,4 +94,10 @@ public struct StoredFeatures: Sendable {
     public var features: [(name: String, value: FeatureValue)]
     public var eventTimeMicros: Int64
     public var writeTimeMicros: Int64
+
+    public init(features: [(name: String, value: FeatureValue)], eventTimeMicros: Int64, writeTimeMicros: Int64) {
+        self.features = features
+        self.eventTimeMicros = eventTimeMicros
+        self.writeTimeMicros = writeTimeMicros
+    }
 }

@@ -146,6 +146,21 @@ import VPTEngine
         let meta = ((missing.1["metadata"] as? [String: Any])?["features"] as? [[String: Any]]) ?? []
         #expect(meta.map { $0["status"] as? String } == ["MISSING_DATA", "MISSING_DATA"])
         #expect(try getFeatures(a, key: consumerKey, user: "not-a-number").0 == 400)
+        // A value older than the view's TTL (3600 s) is MISSING_DATA; a dry run writes nothing.
+        let stale: [String: Any] = [
+            "workspace_name": "prod",
+            "records": ["transactions": [["record": ["user_id": "11", "amount": 5.0, "merchant": "s", "ts": ISO8601DateFormatter().string(from: Date().addingTimeInterval(-7200))]]]],
+        ]
+        #expect(try call("POST", a.dataPlane, "/ingest", key: ingestorKey, body: stale).status == 200)
+        let expired = try getFeatures(a, key: consumerKey, user: "11", status: true)
+        #expect(Self.features(expired.1).allSatisfy { $0 is NSNull })
+        #expect(((expired.1["metadata"] as? [String: Any])?["features"] as? [[String: Any]])?.first?["status"] as? String == "MISSING_DATA")
+        var dryIngest = records
+        dryIngest["dry_run"] = true
+        dryIngest["records"] = ["transactions": [["record": ["user_id": "12", "amount": 5.0, "merchant": "d", "ts": now]]]]
+        let dryResult = try call("POST", a.dataPlane, "/ingest", key: ingestorKey, body: dryIngest)
+        #expect(dryResult.status == 200 && dryResult.json["dryRun"] as? Bool == true)
+        #expect(Self.features(try getFeatures(a, key: consumerKey, user: "12").1).allSatisfy { $0 is NSNull })
 
         // Metadata endpoint and batch.
         let metadata = try call("POST", a.dataPlane, "/api/v1/feature-service/metadata", key: consumerKey, body: ["params": ["workspaceName": "prod", "featureServiceName": "fraud"]])

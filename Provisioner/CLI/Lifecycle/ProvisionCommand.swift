@@ -37,9 +37,12 @@ struct ProvisionTenantCommand: AsyncParsableCommand {
                 Console.out("No changes. Tenant '\(tenant.name)' matches the spec.")
             } else {
                 Console.out("Tenant '\(tenant.name)' provisioned in \(elapsed)s: \(report.plan.summary).")
-                if let smoke = report.smokeTestMilliseconds {
+                if let smoke = report.smokeTestMilliseconds, let identity = report.identity {
                     Console.out("  Smoke test: a feature read through the tenant's feature server took \(String(format: "%.1f", smoke)) ms.")
-                    Console.out("  `vpt tenant endpoints \(tenant.name)` shows how to call it.")
+                    Console.out("  feature server  http://127.0.0.1:\(identity.dataPlanePort)/api/v1/feature-service/get-features")
+                    Console.out("  ingest          http://127.0.0.1:\(identity.dataPlanePort)/ingest")
+                    Console.out("  control plane   http://127.0.0.1:\(identity.controlPlanePort)")
+                    Console.out("  `vpt tenant endpoints \(tenant.name)` prints a working curl command.")
                 } else {
                     Console.out("  `vpt tenant show \(tenant.name)` shows its resources.")
                 }
