@@ -51,6 +51,19 @@ import VPTEngine
         return try call("POST", t.dataPlane, "/api/v1/feature-service/get-features", key: key, body: ["params": params])
     }
 
+    /// The status curl sees (URLSession on Linux stalls on a 401 that carries a Basic challenge).
+    func curlStatus(_ url: String, user: String? = nil) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "5"] + (user.map { ["-u", $0] } ?? []) + [url]
+        let out = Pipe()
+        process.standardOutput = out
+        try process.run()
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        return text
+    }
+
     static func features(_ json: [String: Any]) -> [Any] { (json["result"] as? [String: Any])?["features"] as? [Any] ?? [] }
 
     @Test func twoTenantsServeTheirOwnFeaturesAndNothingCrossesOver() throws {
@@ -181,12 +194,15 @@ import VPTEngine
             }
         }
         // The read-only web UI lists what was applied, behind a key.
-        #expect(try call("GET", a.controlPlane, "/ui", key: nil).status == 401)
+        #expect(try curlStatus("http://127.0.0.1:\(a.controlPlane)/ui") == "401")
         let page = try HTTPCall.raw("GET", URL(string: "http://127.0.0.1:\(a.controlPlane)/ui")!, headers: ["Authorization": "Tecton-key \(a.admin)"])
         #expect(page.status == 200)
         let html = String(decoding: page.body, as: UTF8.self)
         #expect(html.contains("user_txn") && html.contains("fraud-scorer") && html.contains("ingestor"))
         #expect(!html.contains(marker))
+        let basic = "Basic " + Data("operator:\(a.admin)".utf8).base64EncodedString()
+        #expect(try HTTPCall.raw("GET", URL(string: "http://127.0.0.1:\(a.controlPlane)/ui")!, headers: ["Authorization": basic]).status == 200)
+        #expect(try curlStatus("http://127.0.0.1:\(a.controlPlane)/ui", user: "x:wrong") == "401")
         let metrics = try String(contentsOf: URL(string: "http://127.0.0.1:\(a.dataPlane)/metrics")!, encoding: .utf8)
         #expect(metrics.contains("vpt_serving_cache_hits_total"))
 

@@ -32,8 +32,9 @@ public struct ControlPlaneController: Sendable {
         }
     }
 
-    func caller(_ request: Request) async throws -> Caller {
-        guard let key = AuthorizationHeader.tectonKey(request) else { throw APIError.unauthorized() }
+    func caller(_ request: Request, allowBasic: Bool = false) async throws -> Caller {
+        let basic = allowBasic ? AuthorizationHeader.basicPassword(request) : nil
+        guard let key = AuthorizationHeader.tectonKey(request) ?? basic else { throw APIError.unauthorized() }
         let hash = APIKeyFormat.hash(key)
         if hash == adminKeySHA256 { return .admin }
         guard let principal = await state.principal(forKeyHash: hash) else { throw APIError.unauthorized("the API key is not valid for tenant '\(tenant)'") }
@@ -114,7 +115,12 @@ public struct ControlPlaneController: Sendable {
             return try JSONBody.encodable(await state.snapshot)
         }
         router.get("/ui") { request, _ -> Response in
-            _ = try await caller(request)
+            do {
+                _ = try await caller(request, allowBasic: true)
+            } catch let error as APIError where error.status == .unauthorized {
+                // Browsers prompt for Basic credentials: any user name, the API key as password.
+                return Response(status: .unauthorized, headers: [.wwwAuthenticate: "Basic realm=\"vpt \(tenant)\", charset=\"UTF-8\""])
+            }
             return Response(
                 status: .ok, headers: [.contentType: "text/html; charset=utf-8"],
                 body: .init(byteBuffer: ByteBuffer(string: try await WebUI.page(state: state, tenant: tenant))))
