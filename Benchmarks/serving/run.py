@@ -76,7 +76,8 @@ def parse_latency(text, pct):
 def run_wrk(url, body, headers, duration, connections, delay_ms=0, workdir="."):
     script = pathlib.Path(workdir) / "wrk.lua"
     wrk_script(script, body, headers, delay_ms)
-    out = sh("wrk", "-t", "2", "-c", connections, "-d", f"{duration}s", "--latency", "-s", script, url)
+    threads = min(2, connections)
+    out = sh("wrk", "-t", threads, "-c", connections, "-d", f"{duration}s", "--latency", "-s", script, url)
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
     return rps, parse_latency(out, 50), parse_latency(out, 99), int(non2xx.group(1)) if non2xx else 0
@@ -85,11 +86,17 @@ def run_wrk(url, body, headers, duration, connections, delay_ms=0, workdir="."):
 def measure(name, url, body, headers, args, workdir):
     run_wrk(url, body, headers, 2, 16, workdir=workdir)  # warm-up
     saturation, _, _, errors = run_wrk(url, body, headers, args.duration, 64, workdir=workdir)
+    # Half of saturation: wrk waits `delay` ms after each response on each connection, so a connection
+    # sends about 1000 / (delay + latency) requests a second; one corrective step absorbs the latency.
     half = saturation / 2
-    connections = max(1, round(half * 2 / 1000))  # ≥ 2 ms between requests per connection
+    connections = max(2, round(half / 250))
     delay = max(1, round(connections * 1000 / half))
     achieved, p50, p99, half_errors = run_wrk(url, body, headers, args.duration, connections, delay_ms=delay, workdir=workdir)
-    print(f"serving target={name} saturation_rps={saturation:.0f} half_load_rps={achieved:.0f} p50_ms={p50:.3f} p99_ms={p99:.3f} errors={errors + half_errors}", flush=True)
+    if achieved < 0.85 * half:
+        connections = max(2, round(connections * half / max(achieved, 1)))
+        achieved, p50, p99, half_errors = run_wrk(url, body, headers, args.duration, connections, delay_ms=delay, workdir=workdir)
+    print(f"serving target={name} saturation_rps={saturation:.0f} half_load_target_rps={half:.0f} half_load_rps={achieved:.0f} "
+          f"p50_ms={p50:.3f} p99_ms={p99:.3f} errors={errors + half_errors}", flush=True)
     return {"saturation": saturation, "p50": p50, "p99": p99}
 
 

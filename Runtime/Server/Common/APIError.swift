@@ -46,9 +46,7 @@ public enum JSONBody {
     public static let maxRequestBytes = 4 << 20
 
     public static func response(_ object: Any, status: HTTPResponse.Status = .ok) -> Response {
-        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
-        return Response(
-            status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+        Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: JSONWriter.encode(object))))
     }
 
     public static func encodable(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {

@@ -132,7 +132,7 @@ public struct FeatureServer: Sendable {
         let options = try Options(params)
         let joinKeyMap = try params.object("join_key_map") ?? [:]
         let values = try lookup(workspace: workspace, repo: repo, views: views, joinKeyMap: joinKeyMap, path: "params.join_key_map", options: options, now: now)
-        var response: [String: Any] = ["result": ["features": values.map { Self.json($0.value) }]]
+        var response: [String: Any] = ["result": ["features": values.map(\.value)]]
         let meta = metadata(views, options, statuses: values.map(\.present))
         if options.names || options.dataTypes || options.status { response["metadata"] = ["features": meta] }
         return response
@@ -155,7 +155,7 @@ public struct FeatureServer: Sendable {
             let values = try lookup(
                 workspace: workspace, repo: repo, views: views, joinKeyMap: try entry.object("join_key_map") ?? [:],
                 path: "params.request_data[\(i)].join_key_map", options: options, now: now)
-            results.append(["features": values.map { Self.json($0.value) }])
+            results.append(["features": values.map(\.value)])
             statuses.append(values.map(\.present))
         }
         var response: [String: Any] = ["result": results]

@@ -161,9 +161,8 @@ public final class OfflineLog: @unchecked Sendable {
         var bySource: [String: [String]] = [:]
         for (source, fields, event) in records {
             var line: [String: Any] = ["_event_time_micros": String(event), "_write_time_micros": String(writeMicros), "_workspace": workspace]
-            for (name, value) in fields { line[name] = FeatureServer.json(value) }
-            let data = try JSONSerialization.data(withJSONObject: line, options: [.sortedKeys])
-            bySource[source, default: []].append(String(decoding: data, as: UTF8.self))
+            for (name, value) in fields { line[name] = value }
+            bySource[source, default: []].append(String(decoding: JSONWriter.encode(line), as: UTF8.self))
         }
         try lock.withLock {
             for (source, lines) in bySource {
