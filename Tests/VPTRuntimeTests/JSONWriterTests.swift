@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import VPTContract
+import VPTOnlineStore
 
 @testable import VPTRuntime
 
@@ -26,5 +27,46 @@ import VPTContract
     @Test func foundationNumbersKeepTheirKind() throws {
         let parsed = try #require(try JSONSerialization.jsonObject(with: Data(#"{"i":3,"d":2.5,"t":true,"f":false}"#.utf8)) as? [String: Any])
         #expect(String(decoding: JSONWriter.encode(parsed), as: UTF8.self) == #"{"d":2.5,"f":false,"i":3,"t":true}"#)
+    }
+}
+
+@Suite struct FeatureServerResponseTests {
+    /// The hot path's hand-written document equals the dictionary-built one.
+    @Test func bytePathMatchesTheDictionaryPath() throws {
+        let repo = FeatureRepo(
+            entities: [EntityDefinition(name: "u", joinKeys: [TypedField(name: "id", type: .string)])],
+            pushSources: [PushSourceDefinition(name: "s", schema: [TypedField(name: "id", type: .string), TypedField(name: "a", type: .float64), TypedField(name: "b", type: .int64), TypedField(name: "ts", type: .string)], timestampField: "ts")],
+            featureViews: [FeatureViewDefinition(name: "v", entities: ["u"], source: "s", features: [TypedField(name: "a", type: .float64), TypedField(name: "b", type: .int64)], ttlSeconds: 3600)],
+            featureServices: [FeatureServiceDefinition(name: "svc", featureViews: ["v"])])
+        let (_, key) = APIKeyFormat.generate(tenant: "t")
+        let access = AccessList(tenant: "t")
+        access.update(ControlPlaneSnapshot(version: 1, principals: [PrincipalAccess(serviceAccount: "x", keyHashes: [APIKeyFormat.hash(key)], roles: ["ws": "consumer"])], repos: ["ws": repo]))
+        let store = MemoryStore()
+        let now = Date()
+        _ = try store.write([OnlineRecord(workspace: "ws", featureView: "v", joinKeys: [("id", .string("k"))], features: [("b", .int64(7)), ("a", .float64(1.5))], eventTimeMicros: Int64(now.timeIntervalSince1970 * 1e6), writeTimeMicros: 1)])
+        let server = FeatureServer(access: access, store: store, cache: nil, metrics: RequestMetrics())
+        for options in [[:], ["include_data_types": true, "include_serving_status": true], ["include_names": false]] as [[String: Any]] {
+            for id in ["k", "missing"] {
+                let body: [String: Any] = ["params": ["workspace_name": "ws", "feature_service_name": "svc", "join_key_map": ["id": id], "metadata_options": options]]
+                let fast = try JSONSerialization.jsonObject(with: Data(try server.getFeaturesJSON(body: body, key: key, now: now))) as? NSDictionary
+                let slow = try JSONSerialization.jsonObject(with: Data(JSONWriter.encode(try server.getFeatures(body: body, key: key, now: now)))) as? NSDictionary
+                #expect(fast == slow, "\(options) \(id)")
+            }
+        }
+    }
+}
+
+/// An in-memory online store for handler tests (newest event wins, as the real ones).
+final class MemoryStore: OnlineStore, @unchecked Sendable {
+    private var rows: [String: StoredFeatures] = [:]
+    func write(_ records: [OnlineRecord]) throws -> Int {
+        for r in records {
+            let key = "\(r.workspace)|\(r.featureView)|\(OnlineRecordCodec.entityKey(r.joinKeys.map(\.value)))"
+            rows[key] = StoredFeatures(features: r.features, eventTimeMicros: r.eventTimeMicros, writeTimeMicros: r.writeTimeMicros)
+        }
+        return records.count
+    }
+    func read(workspace: String, featureView: String, entityKeys: [[FeatureValue]]) throws -> [StoredFeatures?] {
+        entityKeys.map { rows["\(workspace)|\(featureView)|\(OnlineRecordCodec.entityKey($0))"] }
     }
 }

@@ -87,8 +87,16 @@ public struct FeatureServer: Sendable {
                 if options.writeCache, let cache { cache.put(workspace, view.name, keys, stored) }
             }
             let fresh = stored.map { Double($0.eventTimeMicros) / 1e6 >= now.timeIntervalSince1970 - Double(view.ttlSeconds) } ?? false
-            for feature in view.features {
-                guard fresh, let value = stored?.features.first(where: { $0.name == feature.name })?.value else {
+            let values = stored?.features ?? []
+            for (index, feature) in view.features.enumerated() {
+                // Stored records keep the view's feature order, so the positional match almost always hits.
+                let value: FeatureValue?
+                if index < values.count, values[index].name == feature.name {
+                    value = values[index].value
+                } else {
+                    value = values.first(where: { $0.name == feature.name })?.value
+                }
+                guard fresh, let value else {
                     result.append((.null, false))
                     continue
                 }
@@ -136,6 +144,54 @@ public struct FeatureServer: Sendable {
         let meta = metadata(views, options, statuses: values.map(\.present))
         if options.names || options.dataTypes || options.status { response["metadata"] = ["features": meta] }
         return response
+    }
+
+    /// `getFeatures` written straight to JSON bytes: the serving hot path, without intermediate
+    /// dictionaries. Same document as `getFeatures` (keys sorted: metadata, then result).
+    public func getFeaturesJSON(body: [String: Any], key: String?, now: Date = Date()) throws -> [UInt8] {
+        let params = try TectonParams(body: body)
+        let (workspace, repo, views, _) = try resolve(params, key: key)
+        let options = try Options(params)
+        let joinKeyMap = try params.object("join_key_map") ?? [:]
+        let values = try lookup(workspace: workspace, repo: repo, views: views, joinKeyMap: joinKeyMap, path: "params.join_key_map", options: options, now: now)
+        var out: [UInt8] = []
+        out.reserveCapacity(64 + values.count * 48)
+        out += Array("{".utf8)
+        if options.names || options.dataTypes || options.status {
+            out += Array("\"metadata\":{\"features\":[".utf8)
+            var index = 0
+            for view in views {
+                for feature in view.features {
+                    if index > 0 { out.append(UInt8(ascii: ",")) }
+                    out.append(UInt8(ascii: "{"))
+                    var first = true
+                    if options.dataTypes {
+                        out += Array("\"dataType\":{\"type\":\"\(feature.type.rawValue)\"}".utf8)
+                        first = false
+                    }
+                    if options.names {
+                        if !first { out.append(UInt8(ascii: ",")) }
+                        out += Array("\"name\":".utf8)
+                        JSONWriter.writeString("\(view.name).\(feature.name)", to: &out)
+                        first = false
+                    }
+                    if options.status {
+                        if !first { out.append(UInt8(ascii: ",")) }
+                        out += Array((values[index].present ? "\"status\":\"PRESENT\"" : "\"status\":\"MISSING_DATA\"").utf8)
+                    }
+                    out.append(UInt8(ascii: "}"))
+                    index += 1
+                }
+            }
+            out += Array("]},".utf8)
+        }
+        out += Array("\"result\":{\"features\":[".utf8)
+        for (index, value) in values.enumerated() {
+            if index > 0 { out.append(UInt8(ascii: ",")) }
+            JSONWriter.writeFeature(value.value, to: &out)
+        }
+        out += Array("]}}".utf8)
+        return out
     }
 
     /// `POST /api/v1/feature-service/get-features-batch`: `params.request_data` is a list of

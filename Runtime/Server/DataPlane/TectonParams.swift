@@ -15,9 +15,20 @@ struct TectonParams {
     /// A field by its snake_case name, also found under its camelCase spelling.
     func value(_ snake: String) -> Any? {
         if let value = raw[snake] { return value }
+        return raw[Self.camelCase[snake] ?? Self.camel(snake)]
+    }
+
+    /// The spellings the API uses, computed once (this runs on every request).
+    static let camelCase: [String: String] = Dictionary(
+        uniqueKeysWithValues: [
+            "workspace_name", "feature_service_name", "join_key_map", "request_context_map", "metadata_options", "request_options",
+            "include_names", "include_data_types", "include_serving_status", "include_effective_times", "include_slo_info",
+            "read_from_cache", "write_to_cache", "request_data", "dry_run",
+        ].map { ($0, camel($0)) })
+
+    static func camel(_ snake: String) -> String {
         let parts = snake.split(separator: "_")
-        let camel = parts.first.map(String.init)! + parts.dropFirst().map { $0.prefix(1).uppercased() + $0.dropFirst() }.joined()
-        return raw[camel]
+        return parts.first.map(String.init)! + parts.dropFirst().map { $0.prefix(1).uppercased() + $0.dropFirst() }.joined()
     }
 
     func string(_ snake: String) throws -> String {
