@@ -28,15 +28,8 @@ public final class RedisOnlineStore: @unchecked Sendable {
         """
 
     public init(config: StoreConfig, allowedRegions: [String], session: SessionCredential, sts: LocalSTS, write: Bool, now: Date = Date()) throws {
-        guard config.kind == "redis" else { throw OnlineStoreError.unsupported(config.kind) }
-        guard allowedRegions.contains(config.region) else {
-            throw OnlineStoreError.outsideResidency(region: config.region, allowed: allowedRegions)
-        }
-        do {
-            _ = try sts.authorize(session, action: write ? "store:write" : "store:read", resource: "\(config.resource)/redis", now: now)
-        } catch {
-            throw OnlineStoreError.accessDenied("\(error)")
-        }
+        try StoreAccess.check(
+            config, kind: "redis", allowedRegions: allowedRegions, session: session, sts: sts, write: write, object: "redis", now: now)
         guard let url = URLComponents(string: config.location), url.scheme == "redis", let host = url.host, let port = url.port else {
             throw OnlineStoreError.accessDenied("the redis endpoint must be redis://HOST:PORT[/DB]")
         }

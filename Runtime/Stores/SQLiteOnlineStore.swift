@@ -21,15 +21,8 @@ public final class SQLiteOnlineStore: Sendable {
     public init(
         config: StoreConfig, allowedRegions: [String], session: SessionCredential, sts: LocalSTS, write: Bool, now: Date = Date()
     ) throws {
-        guard config.kind == "sqlite" else { throw OnlineStoreError.unsupported(config.kind) }
-        guard allowedRegions.contains(config.region) else {
-            throw OnlineStoreError.outsideResidency(region: config.region, allowed: allowedRegions)
-        }
-        do {
-            _ = try sts.authorize(session, action: write ? "store:write" : "store:read", resource: "\(config.resource)/\(Self.fileName)", now: now)
-        } catch {
-            throw OnlineStoreError.accessDenied("\(error)")
-        }
+        try StoreAccess.check(
+            config, kind: "sqlite", allowedRegions: allowedRegions, session: session, sts: sts, write: write, object: Self.fileName, now: now)
         self.config = config
         let url = URL(fileURLWithPath: config.location)
         try SecureFiles.makeDirectory(url.deletingLastPathComponent())

@@ -37,32 +37,11 @@ import VPTLocalCloud
         guard status == 0 else { throw CocoaError(.executableLoad) }
     }
 
-    struct Tenant {
-        var config: RuntimeConfig
-        var session: SessionCredential
-        var sts: LocalSTS
-    }
-
-    func provision(_ names: [String], port: Int, label: String = #function) async throws -> [Tenant] {
-        let home = temporaryDirectory(label)
-        _ = try Fleet.initialize(home: home, runtime: false)
-        let provisioner = try Provisioner(home: home)
-        let yaml = try String(contentsOf: repositoryRoot.appendingPathComponent("examples/globex-us.yaml"), encoding: .utf8)
-            .replacingOccurrences(of: "redis://127.0.0.1:6379/0", with: "redis://127.0.0.1:\(port)/0")
-            .replacingOccurrences(of: "    cidr: 10.42.0.0/20\n", with: "")
-        var tenants: [Tenant] = []
-        for name in names {
-            let spec = try provisioner.loadSpec(yaml: yaml.replacingOccurrences(of: "name: globex-us", with: "name: \(name)"))
-            _ = try await provisioner.provision(tenant: name, spec: spec)
-            let config = try JSONDecoder().decode(RuntimeConfig.self, from: Data(contentsOf: provisioner.paths.runtimeConfig(name)))
-            let sts = LocalSTS(iam: LocalIAM(accountsRoot: URL(fileURLWithPath: config.accountsRoot)))
-            let caller = try #require(try SecureFiles.readJSON(AccessKeyCredential.self, from: URL(fileURLWithPath: config.crossAccount.callerCredentialFile)))
-            let session = try sts.assumeRole(
-                roleArn: config.crossAccount.roleArn, externalId: config.crossAccount.externalId, sessionName: "data-plane",
-                durationSeconds: 900, caller: caller)
-            tenants.append(Tenant(config: config, session: session, sts: sts))
+    func provision(_ names: [String], port: Int, label: String = #function) async throws -> [TenantFixture] {
+        try await TenantFixture.provision(names, example: "globex-us", label: label) {
+            $0.replacingOccurrences(of: "redis://127.0.0.1:6379/0", with: "redis://127.0.0.1:\(port)/0")
+                .replacingOccurrences(of: "    cidr: 10.42.0.0/20\n", with: "")
         }
-        return tenants
     }
 
     func record(_ user: Int64, amount: Double, event: Int64, write: Int64) -> OnlineRecord {

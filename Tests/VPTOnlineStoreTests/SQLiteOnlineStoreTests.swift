@@ -9,30 +9,10 @@ import VPTLocalCloud
 /// The store opened the way a tenant's data plane opens it: from the rendered runtime config, with a
 /// session assumed through the cross-account role.
 @Suite struct SQLiteOnlineStoreTests {
-    struct Tenant {
-        var config: RuntimeConfig
-        var session: SessionCredential
-        var sts: LocalSTS
-    }
+    typealias Tenant = TenantFixture
 
     static func provision(_ names: [String], label: String = #function) async throws -> [Tenant] {
-        let home = temporaryDirectory(label)
-        _ = try Fleet.initialize(home: home, runtime: false)
-        let provisioner = try Provisioner(home: home)
-        let yaml = try String(contentsOf: repositoryRoot.appendingPathComponent("examples/acme-eu.yaml"), encoding: .utf8)
-        var tenants: [Tenant] = []
-        for name in names {
-            let spec = try provisioner.loadSpec(yaml: yaml.replacingOccurrences(of: "name: acme-eu", with: "name: \(name)"))
-            _ = try await provisioner.provision(tenant: name, spec: spec)
-            let config = try JSONDecoder().decode(RuntimeConfig.self, from: Data(contentsOf: provisioner.paths.runtimeConfig(name)))
-            let sts = LocalSTS(iam: LocalIAM(accountsRoot: URL(fileURLWithPath: config.accountsRoot)))
-            let caller = try #require(try SecureFiles.readJSON(AccessKeyCredential.self, from: URL(fileURLWithPath: config.crossAccount.callerCredentialFile)))
-            let session = try sts.assumeRole(
-                roleArn: config.crossAccount.roleArn, externalId: config.crossAccount.externalId, sessionName: "data-plane",
-                durationSeconds: 900, caller: caller)
-            tenants.append(Tenant(config: config, session: session, sts: sts))
-        }
-        return tenants
+        try await TenantFixture.provision(names, example: "acme-eu", label: label)
     }
 
     func open(_ t: Tenant, config: StoreConfig? = nil, session: SessionCredential? = nil, regions: [String]? = nil, now: Date = Date()) throws -> SQLiteOnlineStore {
