@@ -208,6 +208,7 @@ def main():
     parser.add_argument("--bin", required=True, help="folder with release builds of vpt, vpt-runtime, vpt-noop-server")
     parser.add_argument("--feast", required=True, help="bin folder of a Python environment with feast[redis]")
     parser.add_argument("--duration", type=int, default=10)
+    parser.add_argument("--skip-feast", action="store_true", help="measure vpt and the no-op handler only")
     args = parser.parse_args()
     workdir = tempfile.mkdtemp(prefix="vpt-serving-bench-")
     home = pathlib.Path(workdir) / "fleet"
@@ -230,7 +231,7 @@ def main():
         wait_http(f"http://127.0.0.1:{noop_port}/")
         body = {"params": {"workspace_name": "prod", "feature_service_name": "bench_service", "join_key_map": {"user_id": "42"}}}
         results["noop"] = measure("noop-handler", f"http://127.0.0.1:{noop_port}/api/v1/feature-service/get-features", body, {}, args, workdir)
-        for store, offset in (("sqlite", 1001), ("redis", 1002)):
+        for store, offset in () if args.skip_feast else (("sqlite", 1001), ("redis", 1002)):
             process = feast_server(args, store, workdir, redis_port, redis_port + offset)
             processes.append(process)
             feast_body = {"feature_service": "bench_service", "entities": {"user_id": [42]}}
@@ -240,7 +241,7 @@ def main():
                                                 feast_body, {}, args, workdir)
             process.terminate()
             process.wait(timeout=30)
-        for store in ("sqlite", "redis"):
+        for store in () if args.skip_feast else ("sqlite", "redis"):
             ours, theirs = results[("vpt", store, False)], results[("feast", store)]
             print(f"ratio store={store} vpt_cache_off_over_feast={ours['saturation'] / theirs['saturation']:.1f}x "
                   f"vpt_cache_off_over_noop={ours['saturation'] / results['noop']['saturation']:.2f} "

@@ -11,8 +11,15 @@ import VPTLocalCloud
 /// write" is decided atomically inside Redis.
 public final class RedisOnlineStore: @unchecked Sendable {
     public let config: StoreConfig
-    private let connection: RedisConnection
-    private let lock = NSLock()
+    /// Idle connections; a request takes one for its round trip, so requests do not queue behind a
+    /// single connection. Grows on demand up to `maxConnections`.
+    private var idle: [RedisConnection] = []
+    private var open = 0
+    private let available = NSCondition()
+    private let host: String
+    private let port: Int
+    private let database: String
+    static let maxConnections = 8
 
     /// Compares the stored (event, write) pair with the new one; both are the first 16 bytes after the
     /// version byte of the value, big-endian signed 64-bit.
@@ -34,9 +41,52 @@ public final class RedisOnlineStore: @unchecked Sendable {
             throw OnlineStoreError.accessDenied("the redis endpoint must be redis://HOST:PORT[/DB]")
         }
         self.config = config
-        connection = try RedisConnection(host: host, port: port)
-        let database = url.path.split(separator: "/").first.map(String.init) ?? "0"
+        self.host = host
+        self.port = port
+        self.database = url.path.split(separator: "/").first.map(String.init) ?? "0"
+        let first = try connect()
+        idle = [first]
+        open = 1
+    }
+
+    private func connect() throws -> RedisConnection {
+        let connection = try RedisConnection(host: host, port: port)
         _ = try connection.command([Array("SELECT".utf8), Array(database.utf8)])
+        return connection
+    }
+
+    /// Runs `body` on a pooled connection; a connection that failed is dropped, not returned.
+    private func withConnection<T>(_ body: (RedisConnection) throws -> T) throws -> T {
+        available.lock()
+        while idle.isEmpty && open >= Self.maxConnections { available.wait() }
+        var connection = idle.popLast()
+        if connection == nil { open += 1 }
+        available.unlock()
+        if connection == nil {
+            do {
+                connection = try connect()
+            } catch {
+                available.lock()
+                open -= 1
+                available.signal()
+                available.unlock()
+                throw error
+            }
+        }
+        do {
+            let result = try body(connection!)
+            available.lock()
+            idle.append(connection!)
+            available.signal()
+            available.unlock()
+            return result
+        } catch {
+            available.lock()
+            open -= 1
+            available.signal()
+            available.unlock()
+            throw error
+        }
     }
 
     func key(_ workspace: String, _ featureView: String, _ entity: [FeatureValue]) -> [UInt8] {
@@ -52,7 +102,7 @@ public final class RedisOnlineStore: @unchecked Sendable {
                 features: record.features, eventTimeMicros: record.eventTimeMicros, writeTimeMicros: record.writeTimeMicros)
             return [Array("EVAL".utf8), script, Array("1".utf8), key(record.workspace, record.featureView, record.joinKeys.map(\.value)), value]
         }
-        let replies = try lock.withLock { try connection.pipeline(commands) }
+        let replies = try withConnection { try $0.pipeline(commands) }
         return try replies.reduce(0) { total, reply in
             switch reply {
             case .integer(let n): return total + Int(n)
@@ -65,8 +115,8 @@ public final class RedisOnlineStore: @unchecked Sendable {
     /// The stored values for each entity key (nil where there is none), in the order asked, in one MGET.
     public func read(workspace: String, featureView: String, entityKeys: [[FeatureValue]]) throws -> [StoredFeatures?] {
         guard !entityKeys.isEmpty else { return [] }
-        let reply = try lock.withLock {
-            try connection.command([Array("MGET".utf8)] + entityKeys.map { key(workspace, featureView, $0) })
+        let reply = try withConnection {
+            try $0.command([Array("MGET".utf8)] + entityKeys.map { key(workspace, featureView, $0) })
         }
         guard case .array(let items?) = reply, items.count == entityKeys.count else {
             throw RedisConnection.Failure.protocolError("MGET returned \(reply)")

@@ -69,7 +69,9 @@ public final class SQLiteOnlineStore: Sendable {
 
     /// The stored values for each entity key (nil where there is none), in the order asked.
     public func read(workspace: String, featureView: String, entityKeys: [[FeatureValue]]) throws -> [StoredFeatures?] {
-        try pool.read { db in
+        // Point lookups by primary key: each SELECT is atomic on its own, so the snapshot transaction
+        // `read` wraps around every call (BEGIN/COMMIT per request) buys nothing on the serving path.
+        try pool.unsafeRead { db in
             let statement = try db.cachedStatement(
                 sql: "SELECT value FROM online_record WHERE workspace = ? AND feature_view = ? AND entity_key = ?")
             return try entityKeys.map { key in

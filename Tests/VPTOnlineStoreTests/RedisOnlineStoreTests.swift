@@ -86,4 +86,32 @@ import VPTLocalCloud
             _ = try RedisOnlineStore(config: b.config.onlineStore, allowedRegions: b.config.allowedRegions, session: b.session, sts: b.sts, write: false)
         }
     }
+
+    @Test func concurrentWritersThroughThePoolKeepTheNewestEvent() async throws {
+        try await withRedis { port in
+            let t = try await provision(["globex"], port: port)[0]
+            let store = try RedisOnlineStore(config: t.config.onlineStore, allowedRegions: t.config.allowedRegions, session: t.session, sts: t.sts, write: true)
+            let failures = FailureCount()
+            DispatchQueue.concurrentPerform(iterations: 16) { worker in
+                for i in 0..<40 {
+                    let event = Int64(i * 16 + worker)
+                    do {
+                        _ = try store.write([record(1, amount: Double(event), event: event, write: event)])
+                        _ = try store.read(workspace: "prod", featureView: "user_txn", entityKeys: [[.int64(1)]])
+                    } catch { failures.add() }
+                }
+            }
+            #expect(failures.value == 0)
+            let final = try store.read(workspace: "prod", featureView: "user_txn", entityKeys: [[.int64(1)]])[0]
+            #expect(final?.eventTimeMicros == Int64(16 * 40 - 1))
+            #expect(final?.features.first?.value == .float64(Double(16 * 40 - 1)))
+        }
+    }
+}
+
+final class FailureCount: @unchecked Sendable {
+    private let lock = NSLock()
+    private var count = 0
+    func add() { lock.withLock { count += 1 } }
+    var value: Int { lock.withLock { count } }
 }
