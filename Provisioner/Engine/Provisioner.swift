@@ -10,6 +10,8 @@ public struct ProvisionReport: Sendable {
     public var identity: TenantIdentity?
     /// Latency of the smoke test's feature read, when the runtime is on and something changed.
     public var smokeTestMilliseconds: Double?
+    /// True when nothing changed but the tenant's processes were down and were started.
+    public var runtimeRestarted = false
 }
 
 /// Result of `deprovision`.
@@ -68,7 +70,14 @@ public struct Provisioner: Sendable {
                 record.updatedAt = Date()
                 try store.saveTenant(record)
             }
-            return ProvisionReport(plan: peeked, identity: nil)
+            // Nothing to change, but a runtime that is down (a reboot, `vpt tenant stop`) is started
+            // again: provisioning converges to a serving tenant. Recorded state is not touched.
+            var restarted = false
+            if try runtimeEnabled(), RuntimeLauncher(paths: paths).livePid(tenant, "supervisor") == nil {
+                try start(tenant: tenant)
+                restarted = true
+            }
+            return ProvisionReport(plan: peeked, identity: nil, runtimeRestarted: restarted)
         }
         let now = Date()
         try store.saveTenant(

@@ -238,6 +238,12 @@ import VPTEngine
         #expect(FileManager.default.fileExists(atPath: home.appendingPathComponent("accounts/210987654321/eu-west-1/online/tenant-a/online.sqlite").path))
         #expect(try vpt(["tenant", "stop", "tenant-b"], home: home).status == 0)
         #expect(HTTPCall.status(URL(string: "http://127.0.0.1:\(b.dataPlane)/healthz")!) == nil)
+        // Re-provisioning an unchanged tenant whose runtime is down starts it again.
+        let again = try vpt(["provision", "tenant", "tenant-b", "-f", home.appendingPathComponent("tenant-b.yaml").path], home: home)
+        #expect(again.status == 0)
+        #expect(again.stdout.contains("No changes.") && again.stdout.contains("has been started"))
+        #expect(HTTPCall.status(URL(string: "http://127.0.0.1:\(b.dataPlane)/readyz")!) == 200)
+        #expect(try vpt(["tenant", "stop", "tenant-b"], home: home).status == 0)
         #expect(try vpt(["tenant", "start", "tenant-b"], home: home).status == 0)
         #expect(HTTPCall.status(URL(string: "http://127.0.0.1:\(b.dataPlane)/readyz")!) == 200)
     }

@@ -35,6 +35,7 @@ struct ProvisionTenantCommand: AsyncParsableCommand {
                 Console.json(ProvisionSummary(tenant: tenant.name, changed: !report.plan.isEmpty, plan: report.plan, seconds: Date().timeIntervalSince(started)))
             } else if report.plan.isEmpty {
                 Console.out("No changes. Tenant '\(tenant.name)' matches the spec.")
+                if report.runtimeRestarted { Console.out("  Its runtime was not running and has been started.") }
             } else {
                 Console.out("Tenant '\(tenant.name)' provisioned in \(elapsed)s: \(report.plan.summary).")
                 if let smoke = report.smokeTestMilliseconds, let identity = report.identity {
