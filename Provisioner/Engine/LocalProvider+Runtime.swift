@@ -1,4 +1,3 @@
-import Crypto
 import Foundation
 import VPTContract
 import VPTLocalCloud
@@ -17,8 +16,7 @@ extension LocalProvider {
         }
         let url = paths.runtimeConfig(graph.tenant)
         try SecureFiles.write(data, to: url)
-        let digest = SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
-        return ["path": url.path, "sha256": digest]
+        return ["path": url.path, "sha256": Hex.sha256(data)]
     }
 
     /// The tenant admin API key and the data plane's token: generated once, kept only in the tenant's

@@ -1,4 +1,4 @@
-import Crypto
+import VPTContract
 import Foundation
 import VPTLocalCloud
 import VPTModel
@@ -59,7 +59,7 @@ public struct Provisioner: Sendable {
         let lock = try TenantLock(home: paths.home, tenant: tenant, purpose: "vpt provision tenant \(tenant)")
         defer { withExtendedLifetime(lock) {} }
         let specJSON = String(decoding: try JSONCoding.encoder.encode(spec), as: UTF8.self)
-        let specHash = SHA256.hash(data: Data(specJSON.utf8)).map { String(format: "%02x", $0) }.joined()
+        let specHash = Hex.sha256(specJSON)
         let existing = try store.tenant(tenant)
         let peeked = try plan(tenant: tenant, spec: spec)
         if peeked.isEmpty, let existing, existing.status == .ready {
@@ -155,7 +155,7 @@ public struct Provisioner: Sendable {
         guard try store.tenant(tenant) != nil else { throw FleetError.unknownTenant(tenant) }
         let values = try store.values(tenant: tenant)
         let config = try Data(contentsOf: paths.runtimeConfig(tenant))
-        let sha = SHA256.hash(data: config).map { String(format: "%02x", $0) }.joined()
+        let sha = Hex.sha256(config)
         let launcher = RuntimeLauncher(paths: paths)
         try launcher.ensureRunning(tenant: tenant, configSHA256: sha)
         try launcher.waitReady("control plane", port: Int(values["controlPlanePort"] ?? "") ?? 0, tenant: tenant)

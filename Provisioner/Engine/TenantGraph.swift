@@ -1,15 +1,7 @@
-import Crypto
 import Foundation
+import VPTContract
 import VPTLocalCloud
 import VPTModel
-
-extension String {
-    /// A hash that is the same in every process (Swift's `hashValue` is seeded per process).
-    var hashValueStable: Int64 {
-        let digest = Array(SHA256.hash(data: Data(utf8)))
-        return digest.prefix(8).reduce(Int64(0)) { $0 << 8 | Int64($1) }
-    }
-}
 
 /// Builds a tenant's desired resource graph from its spec and generated identity.
 public struct TenantGraph: Sendable {
@@ -161,7 +153,7 @@ public struct TenantGraph: Sendable {
                 "control_plane", .controlPlane, dependsOn: ["runtime_config", "iam_role.control_plane"],
                 attributes: [
                     "port": identity.controlPlanePort, "directory": paths.controlPlaneDirectory(tenant).path,
-                    "configInputs": String(UInt64(bitPattern: Int64(configInputs.hashValueStable)), radix: 16),
+                    "configInputs": String(Hex.sha256(configInputs).prefix(16)),
                 ],
                 replaceOnChange: ["directory"]))
         nodes.append(

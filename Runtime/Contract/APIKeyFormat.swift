@@ -7,7 +7,7 @@ public enum APIKeyFormat {
     /// A new key for a tenant: its id and the full key (shown once).
     public static func generate(tenant: String) -> (id: String, key: String) {
         var generator = SystemRandomNumberGenerator()
-        let id = (0..<6).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &generator)) }.joined()
+        let id = Hex.random(bytes: 6)
         let secret = Data((0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }).base64EncodedString()
             .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
         return (id, "vpt_\(tenant)_\(id)_\(secret)")
@@ -23,15 +23,5 @@ public enum APIKeyFormat {
     }
 
     /// The stored form: lowercase hex SHA-256 of the whole key.
-    public static func hash(_ key: String) -> String {
-        var hex: [UInt8] = []
-        hex.reserveCapacity(64)
-        for byte in SHA256.hash(data: Data(key.utf8)) {
-            hex.append(digits[Int(byte >> 4)])
-            hex.append(digits[Int(byte & 15)])
-        }
-        return String(decoding: hex, as: UTF8.self)
-    }
-
-    private static let digits = Array("0123456789abcdef".utf8)
+    public static func hash(_ key: String) -> String { Hex.sha256(key) }
 }

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import VPTContract
 
 /// The local IAM registry: roles with trust policies and permissions, and workload access keys.
 public struct LocalIAM: Sendable {
@@ -91,13 +92,8 @@ public enum RandomText {
         return Data(base64Encoded: s)
     }
 
-    public static func sha256Hex(_ text: String) -> String {
-        SHA256.hash(data: Data(text.utf8)).map { String(format: "%02x", $0) }.joined()
-    }
+    public static func sha256Hex(_ text: String) -> String { Hex.sha256(text) }
 
     /// Lowercase hex of random bytes.
-    public static func hex(bytes count: Int) -> String {
-        var generator = SystemRandomNumberGenerator()
-        return (0..<count).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &generator)) }.joined()
-    }
+    public static func hex(bytes count: Int) -> String { Hex.random(bytes: count) }
 }

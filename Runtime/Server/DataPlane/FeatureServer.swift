@@ -106,17 +106,6 @@ public struct FeatureServer: Sendable {
         return result
     }
 
-    static func json(_ value: FeatureValue) -> Any {
-        switch value {
-        case .null: NSNull()
-        case .bool(let b): b
-        case .int64(let i): String(i)  // as the Tecton API does: int64 travels as a string
-        case .float64(let d): d
-        case .string(let s): s
-        case .array(let items): items.map(json)
-        }
-    }
-
     func metadata(_ views: [FeatureViewDefinition], _ options: Options, statuses: [Bool]?) -> [[String: Any]] {
         var out: [[String: Any]] = []
         var index = 0
