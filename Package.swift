@@ -78,7 +78,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "vpt-runtime",
-            dependencies: ["VPTRuntime", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["VPTRuntime", "VPTLocalCloud", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Runtime/vpt-runtime",
             swiftSettings: swiftSettings
         ),

@@ -66,30 +66,13 @@ public struct RuntimeLauncher: Sendable {
         guard FileManager.default.isExecutableFile(atPath: binary.path) else { throw Failure.binaryMissing(binary.path) }
         let run = paths.runDirectory(tenant)
         try SecureFiles.makeDirectory(run)
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        posix_spawnattr_setflags(&attributes, Int16(0x80))  // POSIX_SPAWN_SETSID (glibc), not imported into Swift
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, run.appendingPathComponent("supervisor.log").path, O_WRONLY | O_CREAT | O_APPEND, 0o600)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        // Long-lived children must not keep the caller's other descriptors (pipes, databases) open.
-        for fd in 3..<Int32(1024) where fcntl(fd, F_GETFD) != -1 { posix_spawn_file_actions_addclose(&actions, fd) }
         let args = [binary.path, "supervise", "--config", paths.runtimeConfig(tenant).path, "--run-dir", run.path]
-        let argv = args.map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
-        var pid: pid_t = 0
-        let result = posix_spawn(&pid, binary.path, &actions, &attributes, argv, environ)
-        guard result == 0 else { throw Failure.binaryMissing(binary.path) }
+        let pid = try ProcessSpawner.spawn(args, logFile: run.appendingPathComponent("supervisor.log").path, newSession: true)
         try SecureFiles.write(Data(configSHA256.utf8), to: marker)
         // The supervisor is not our child for long: reap it in the background if it exits early.
-        let child = pid
         Thread.detachNewThread {
             var status: Int32 = 0
-            waitpid(child, &status, 0)
+            waitpid(pid, &status, 0)
         }
         for _ in 0..<50 where livePid(tenant, "supervisor") == nil { usleep(20_000) }
     }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import VPTLocalCloud
 
 #if canImport(Glibc)
     import Glibc
@@ -23,21 +24,7 @@ struct SuperviseCommand: ParsableCommand {
 
     func spawn(_ name: String) throws -> pid_t {
         let binary = URL(fileURLWithPath: CommandLine.arguments[0]).path
-        let log = "\(runDir)/\(name).log"
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_APPEND, 0o600)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        // Long-lived children must not keep the caller's other descriptors (pipes, databases) open.
-        for fd in 3..<Int32(1024) where fcntl(fd, F_GETFD) != -1 { posix_spawn_file_actions_addclose(&actions, fd) }
-        let args = [binary, name, "--config", options.config]
-        let argv = args.map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
-        var pid: pid_t = 0
-        let result = posix_spawn(&pid, binary, &actions, nil, argv, environ)
-        guard result == 0 else { throw ValidationError("cannot start \(name): \(String(cString: strerror(result)))") }
+        let pid = try ProcessSpawner.spawn([binary, name, "--config", options.config], logFile: "\(runDir)/\(name).log")
         try "\(pid)\n".write(toFile: "\(runDir)/\(name).pid", atomically: true, encoding: .utf8)
         chmod("\(runDir)/\(name).pid", 0o600)
         return pid
