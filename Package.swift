@@ -85,7 +85,7 @@ let package = Package(
         // Pure tenant model: spec, validation, CIDR arithmetic. No I/O.
         .target(
             name: "VPTModel",
-            dependencies: [.product(name: "Yams", package: "Yams")],
+            dependencies: ["VPTContract", .product(name: "Yams", package: "Yams")],
             path: "Provisioner/Model",
             swiftSettings: swiftSettings
         ),

@@ -1,3 +1,5 @@
+import VPTContract
+
 /// A tenant's desired deployment, as written by an operator (`apiVersion: vpt/v1`, `kind: Tenant`).
 ///
 /// Field names match the YAML keys; `docs/tenant-spec.md` is the reference.
@@ -214,14 +216,9 @@ public struct RiftSpec: Codable, Sendable, Equatable {
     }
 }
 
-/// Roles on a workspace, strongest first; each includes the ones after it.
-public enum WorkspaceRole: String, Codable, Sendable, CaseIterable, Comparable {
-    case owner, editor, `operator`, consumer, viewer
-
-    private var rank: Int { Self.allCases.firstIndex(of: self)! }
-    /// `a < b` when `a` grants less than `b`.
-    public static func < (lhs: WorkspaceRole, rhs: WorkspaceRole) -> Bool { lhs.rank > rhs.rank }
-}
+/// Roles on a workspace (owner ⊃ editor ⊃ operator ⊃ consumer ⊃ viewer): the same roles the
+/// tenant's control plane enforces.
+public typealias WorkspaceRole = AccessRole
 
 /// A service account with a role on one workspace.
 public struct PrincipalSpec: Codable, Sendable, Equatable, Hashable {

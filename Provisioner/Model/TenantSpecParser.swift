@@ -1,3 +1,4 @@
+import VPTContract
 import Yams
 
 /// Turns YAML text into a validated `TenantSpec`, or a `SpecError` listing every violation.

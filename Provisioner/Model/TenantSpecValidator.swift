@@ -1,3 +1,5 @@
+import VPTContract
+
 /// The semantic rules of a tenant spec; each violation names the field, the value and the rule.
 struct TenantSpecValidator {
     let spec: TenantSpec

@@ -53,7 +53,7 @@ public struct ControlPlaneController: Sendable {
 
     func workspace(_ context: some RequestContext) throws -> String {
         let name = try context.parameters.require("workspace")
-        guard NameCheck.isWorkspace(name) else { throw APIError.badRequest("workspace: '\(name)' is not a valid workspace name") }
+        guard NameRules.isWorkspaceName(name) else { throw APIError.badRequest("workspace: '\(name)' is not a valid workspace name") }
         return name
     }
 

@@ -147,7 +147,7 @@ public actor ControlPlaneState {
     }
 
     public func createServiceAccount(_ name: String) throws {
-        guard NameCheck.isServiceAccount(name) else {
+        guard NameRules.isDNSLabel(name) else {
             throw APIError.badRequest("name: '\(name)' must be a DNS label of at most 63 characters")
         }
         guard try store.get(kind: "service_account", workspace: Self.global, name: name) == nil else {
@@ -183,20 +183,5 @@ public actor ControlPlaneState {
         }
         try store.put(kind: "role_binding", workspace: workspace, name: serviceAccount, value: Data(role.rawValue.utf8))
         try changed()
-    }
-}
-
-/// Name rules the control plane enforces on its API.
-enum NameCheck {
-    static func isServiceAccount(_ name: String) -> Bool {
-        let bytes = Array(name.utf8)
-        guard let first = bytes.first, let last = bytes.last, bytes.count <= 63, (97...122).contains(first), last != 45 else { return false }
-        return bytes.allSatisfy { (97...122).contains($0) || (48...57).contains($0) || $0 == 45 }
-    }
-
-    static func isWorkspace(_ name: String) -> Bool {
-        let bytes = Array(name.utf8)
-        guard let first = bytes.first, bytes.count <= 63, (97...122).contains(first) || (65...90).contains(first) else { return false }
-        return bytes.allSatisfy { (97...122).contains($0) || (65...90).contains($0) || (48...57).contains($0) || $0 == 45 || $0 == 95 }
     }
 }
