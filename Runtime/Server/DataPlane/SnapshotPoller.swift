@@ -20,17 +20,22 @@ public struct SnapshotPoller: Sendable {
         self.interval = interval
     }
 
-    /// One fetch; true when a snapshot was installed.
+    /// One fetch; true when the access list is current (a new snapshot installed, or none newer).
     @discardableResult
     public func refresh() async -> Bool {
-        var request = URLRequest(url: url, timeoutInterval: 2)
+        var components = URLComponents(url: url, resolvingAgainstBaseURL: false)!
+        components.queryItems = [URLQueryItem(name: "since", value: String(access.version))]
+        var request = URLRequest(url: components.url!, timeoutInterval: 2)
         request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
-        guard let (data, response) = try? await URLSession.shared.data(for: request),
-            (response as? HTTPURLResponse)?.statusCode == 200,
-            let snapshot = try? JSONDecoder().decode(ControlPlaneSnapshot.self, from: data)
-        else { return false }
-        if snapshot.version != access.version { access.update(snapshot) }
-        return true
+        guard let (data, response) = try? await URLSession.shared.data(for: request) else { return false }
+        switch (response as? HTTPURLResponse)?.statusCode {
+        case 204: return true
+        case 200:
+            guard let snapshot = try? JSONDecoder().decode(ControlPlaneSnapshot.self, from: data) else { return false }
+            access.update(snapshot)
+            return true
+        default: return false
+        }
     }
 
     public func run() async {
