@@ -83,8 +83,8 @@ public struct Provisioner: Sendable {
         try store.saveTenant(
             TenantRecord(name: tenant, specJSON: specJSON, specHash: specHash, status: .provisioning, createdAt: now, updatedAt: now))
         let identity = try TenantIdentity.establish(tenant: tenant, spec: spec, store: store)
-        removeCrashLeftovers(tenant: tenant, spec: spec, identity: identity)
         let graph = TenantGraph(tenant: tenant, spec: spec, identity: identity, paths: paths)
+        removeCrashLeftovers(graph)
         let desired = graph.resources()
         let plan = Planner.plan(tenant: tenant, desired: desired, recorded: try store.resources(tenant: tenant))
         var provider = LocalProvider(paths: paths, kms: try LocalKMS(home: paths.home), graph: graph)
@@ -171,15 +171,14 @@ public struct Provisioner: Sendable {
     /// Temporary files of writers that died (their pid is gone), only in the places this tenant writes:
     /// its own folders recursively, and single folders of the customer account, which other tenants
     /// may share (so the cost does not grow with the fleet).
-    private func removeCrashLeftovers(tenant: String, spec: TenantSpec, identity: TenantIdentity) {
-        SecureFiles.removeStaleTemporaryFiles(under: paths.tenant(tenant))
-        SecureFiles.removeStaleTemporaryFiles(under: paths.account(identity.vendorAccountId))
-        let customer = spec.customerAccount
-        let graph = TenantGraph(tenant: tenant, spec: spec, identity: identity, paths: paths)
+    private func removeCrashLeftovers(_ graph: TenantGraph) {
+        SecureFiles.removeStaleTemporaryFiles(under: paths.tenant(graph.tenant))
+        SecureFiles.removeStaleTemporaryFiles(under: paths.account(graph.identity.vendorAccountId))
+        let customer = graph.spec.customerAccount
         let cmk = graph.cmkLocation
         let folders = [
-            paths.onlineStore(account: customer.accountId, region: customer.onlineStore.region, tenant: tenant),
-            paths.offlineStore(account: customer.accountId, region: customer.offlineStore.region, tenant: tenant),
+            paths.onlineStore(account: customer.accountId, region: customer.onlineStore.region, tenant: graph.tenant),
+            paths.offlineStore(account: customer.accountId, region: customer.offlineStore.region, tenant: graph.tenant),
             paths.account(customer.accountId).appendingPathComponent("global/iam/roles"),
             paths.region(cmk.account, cmk.region).appendingPathComponent("kms/keys"),
             paths.region(cmk.account, cmk.region).appendingPathComponent("kms/aliases"),
