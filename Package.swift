@@ -148,51 +148,57 @@ let package = Package(
             path: "Benchmarks/NoopServer",
             swiftSettings: swiftSettings
         ),
+        // Helpers shared by the test targets (temporary folders, the repository root, infra scripts).
+        .target(
+            name: "VPTTestSupport",
+            path: "Tests/Support",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "VPTModelTests",
-            dependencies: ["VPTModel"],
+            dependencies: ["VPTTestSupport", "VPTModel"],
             path: "Tests/VPTModelTests",
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "VPTStateTests",
-            dependencies: ["VPTState", "VPTModel"],
+            dependencies: ["VPTTestSupport", "VPTState", "VPTModel"],
             path: "Tests/VPTStateTests",
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "VPTLocalCloudTests",
-            dependencies: ["VPTLocalCloud", "VPTContract"],
+            dependencies: ["VPTTestSupport", "VPTLocalCloud", "VPTContract"],
             path: "Tests/VPTLocalCloudTests",
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "VPTOnlineStoreTests",
-            dependencies: ["VPTOnlineStore", "VPTContract", "VPTLocalCloud", "VPTEngine"],
+            dependencies: ["VPTTestSupport", "VPTOnlineStore", "VPTContract", "VPTLocalCloud", "VPTEngine"],
             path: "Tests/VPTOnlineStoreTests",
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "VPTMetadataTests",
-            dependencies: ["VPTMetadata", "VPTLocalCloud", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["VPTTestSupport", "VPTMetadata", "VPTLocalCloud", .product(name: "Crypto", package: "swift-crypto")],
             path: "Tests/VPTMetadataTests",
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "VPTRuntimeTests",
-            dependencies: ["VPTRuntime", "VPTContract", "VPTOnlineStore"],
+            dependencies: ["VPTTestSupport", "VPTRuntime", "VPTContract", "VPTOnlineStore"],
             path: "Tests/VPTRuntimeTests",
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "VPTEngineTests",
-            dependencies: ["VPTEngine", "VPTModel", "VPTState", "VPTLocalCloud", "VPTContract"],
+            dependencies: ["VPTTestSupport", "VPTEngine", "VPTModel", "VPTState", "VPTLocalCloud", "VPTContract"],
             path: "Tests/VPTEngineTests",
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "VPTCLITests",
-            dependencies: ["VPTCLI", "vpt", "vpt-runtime", "VPTEngine", "VPTState", "VPTLocalCloud", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["VPTTestSupport", "VPTCLI", "vpt", "vpt-runtime", "VPTEngine", "VPTState", "VPTLocalCloud", .product(name: "GRDB", package: "GRDB.swift")],
             path: "Tests/VPTCLITests",
             swiftSettings: swiftSettings
         ),

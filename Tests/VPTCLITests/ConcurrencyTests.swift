@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import Testing
 import VPTState
+import VPTTestSupport
 
 @Suite struct ConcurrencyTests {
     @Test func aSecondWriterOfTheSameTenantFailsFastAndNamesTheHolder() throws {

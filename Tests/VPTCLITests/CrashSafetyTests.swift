@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import VPTLocalCloud
 import VPTState
+import VPTTestSupport
 
 /// SIGKILL `vpt provision` (and `vpt deprovision`) at points inside every resource kind, re-run, and
 /// compare with an uninterrupted run.

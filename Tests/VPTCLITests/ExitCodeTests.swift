@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import VPTTestSupport
 
 /// The documented exit codes, through the real binary.
 @Suite struct ExitCodeTests {

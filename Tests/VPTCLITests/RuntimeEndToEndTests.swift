@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import VPTEngine
+import VPTTestSupport
 
 #if canImport(Glibc)
     import Glibc

@@ -1,11 +1,9 @@
 import Foundation
+import VPTTestSupport
 
 #if canImport(Glibc)
     import Glibc
 #endif
-
-let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-    .deletingLastPathComponent()
 
 func examplePath(_ name: String) -> String { repositoryRoot.appendingPathComponent("examples/\(name)").path }
 
@@ -58,21 +56,4 @@ func finish(_ started: (Process, Pipe, Pipe)) -> RunResult {
     return RunResult(
         status: process.terminationStatus, killedBySignal: signaled ? process.terminationStatus : nil,
         stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self))
-}
-
-/// Runs an infra script with posix_spawn + waitpid (Foundation's Process does not reap a script whose
-/// child daemonizes, as redis-server does); stdout goes to /dev/null.
-func runScript(_ arguments: [String]) throws {
-    var pid: pid_t = 0
-    var actions = posix_spawn_file_actions_t()
-    posix_spawn_file_actions_init(&actions)
-    defer { posix_spawn_file_actions_destroy(&actions) }
-    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
-    for fd in 3..<Int32(1024) where fcntl(fd, F_GETFD) != -1 { posix_spawn_file_actions_addclose(&actions, fd) }
-    let argv = arguments.map { strdup($0) } + [nil]
-    defer { argv.forEach { free($0) } }
-    guard posix_spawnp(&pid, arguments[0], &actions, nil, argv, environ) == 0 else { throw CocoaError(.executableLoad) }
-    var status: Int32 = 0
-    while waitpid(pid, &status, 0) < 0, errno == EINTR {}
-    guard status == 0 else { throw CocoaError(.executableLoad) }
 }

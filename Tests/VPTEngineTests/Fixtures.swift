@@ -1,9 +1,7 @@
 import Foundation
 import VPTEngine
 import VPTModel
-
-let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-    .deletingLastPathComponent()
+import VPTTestSupport
 
 func exampleYAML(_ name: String) throws -> String {
     try String(contentsOf: repositoryRoot.appendingPathComponent("examples/\(name)"), encoding: .utf8)

@@ -6,6 +6,7 @@ import VPTModel
 import VPTState
 
 @testable import VPTEngine
+import VPTTestSupport
 
 @Suite struct ProvisionerTests {
     @Test func provisionCreatesTheWholeGraphAndReRunTouchesNothing() async throws {

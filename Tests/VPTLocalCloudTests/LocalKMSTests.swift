@@ -7,6 +7,7 @@ import Testing
 import VPTContract
 
 @testable import VPTLocalCloud
+import VPTTestSupport
 
 @Suite struct LocalKMSTests {
     let home = temporaryDirectory()

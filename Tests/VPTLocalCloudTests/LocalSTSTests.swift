@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import VPTLocalCloud
+import VPTTestSupport
 
 @Suite struct LocalSTSTests {
     let root = temporaryDirectory()

@@ -5,6 +5,7 @@ import Testing
 import VPTLocalCloud
 
 @testable import VPTMetadata
+import VPTTestSupport
 
 @Suite struct MetadataStoreTests {
     let home = temporaryDirectory()

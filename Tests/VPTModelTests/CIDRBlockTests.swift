@@ -1,6 +1,7 @@
 import Testing
 
 @testable import VPTModel
+import VPTTestSupport
 
 @Suite struct CIDRBlockTests {
     @Test func parsesAndPrints() throws {

@@ -2,10 +2,7 @@ import Foundation
 import Testing
 
 @testable import VPTModel
-
-/// The repository root, found from this file's path, so tests read the shipped examples.
-let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-    .deletingLastPathComponent()
+import VPTTestSupport
 
 func example(_ name: String) throws -> String {
     try String(contentsOf: repositoryRoot.appendingPathComponent("examples/\(name)"), encoding: .utf8)

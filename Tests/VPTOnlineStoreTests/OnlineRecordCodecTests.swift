@@ -1,9 +1,7 @@
 import Foundation
 import Testing
 import VPTContract
-
-let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-    .deletingLastPathComponent()
+import VPTTestSupport
 
 /// The shared vectors (written by the Python codec) must come out byte for byte from the Swift codec.
 @Suite struct OnlineRecordCodecTests {

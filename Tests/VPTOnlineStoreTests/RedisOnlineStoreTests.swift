@@ -9,6 +9,7 @@ import VPTEngine
 import VPTLocalCloud
 
 @testable import VPTOnlineStore
+import VPTTestSupport
 
 /// Against a real redis-server started by infra/redis.sh on a loopback port of its own.
 @Suite struct RedisOnlineStoreTests {
@@ -17,24 +18,9 @@ import VPTLocalCloud
         let port = Int.random(in: 30_000...39_999)
         let dir = temporaryDirectory("redis")
         let script = repositoryRoot.appendingPathComponent("infra/redis.sh").path
-        try run(["bash", script, "start", String(port), dir.path])
-        defer { try? run(["bash", script, "stop", String(port)]) }
+        try runScript(["bash", script, "start", String(port), dir.path])
+        defer { try? runScript(["bash", script, "stop", String(port)]) }
         try await body(port)
-    }
-
-    /// posix_spawn + waitpid: Foundation's Process does not reap a script whose child daemonizes.
-    func run(_ arguments: [String]) throws {
-        var pid: pid_t = 0
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
-        let argv = arguments.map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
-        guard posix_spawnp(&pid, arguments[0], &actions, nil, argv, environ) == 0 else { throw CocoaError(.executableLoad) }
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0, errno == EINTR {}
-        guard status == 0 else { throw CocoaError(.executableLoad) }
     }
 
     func provision(_ names: [String], port: Int, label: String = #function) async throws -> [TenantFixture] {

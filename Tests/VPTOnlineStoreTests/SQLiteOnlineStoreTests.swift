@@ -5,6 +5,7 @@ import VPTEngine
 import VPTLocalCloud
 
 @testable import VPTOnlineStore
+import VPTTestSupport
 
 /// The store opened the way a tenant's data plane opens it: from the rendered runtime config, with a
 /// session assumed through the cross-account role.

@@ -3,6 +3,7 @@ import Testing
 import VPTContract
 import VPTEngine
 import VPTLocalCloud
+import VPTTestSupport
 
 /// A provisioned tenant as its data plane sees it: the rendered config and a session assumed
 /// through the cross-account role with the external ID.

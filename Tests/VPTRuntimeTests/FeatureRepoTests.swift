@@ -2,6 +2,7 @@ import Testing
 import VPTContract
 
 @testable import VPTRuntime
+import VPTTestSupport
 
 @Suite struct FeatureRepoTests {
     let good = FeatureRepo(

@@ -4,6 +4,7 @@ import VPTContract
 import VPTOnlineStore
 
 @testable import VPTRuntime
+import VPTTestSupport
 
 @Suite struct JSONWriterTests {
     @Test func writesValidJSONThatFoundationReadsBack() throws {

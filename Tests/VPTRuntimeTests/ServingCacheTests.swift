@@ -3,6 +3,7 @@ import VPTContract
 import VPTOnlineStore
 
 @testable import VPTRuntime
+import VPTTestSupport
 
 @Suite struct ServingCacheTests {
     let metrics = RequestMetrics()

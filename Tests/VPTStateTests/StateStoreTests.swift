@@ -3,6 +3,7 @@ import Testing
 import VPTModel
 
 @testable import VPTState
+import VPTTestSupport
 
 @Suite struct StateStoreTests {
     let home = temporaryDirectory()
