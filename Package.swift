@@ -103,7 +103,7 @@ let package = Package(
         .target(
             name: "VPTTemplates",
             path: "Templates",
-            resources: [.copy("runtime")],
+            resources: [.copy("runtime"), .copy("terraform"), .copy("kubernetes")],
             swiftSettings: swiftSettings
         ),
         // Resource graph, plan, apply, providers, rendering.

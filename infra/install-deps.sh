@@ -20,3 +20,7 @@ command -v swift >/dev/null || { echo "swift is not on PATH (expected /opt/swift
 python3 -c "import pytest" 2>/dev/null || python3 -m pip install -q pytest
 command -v schemathesis >/dev/null || python3 -m pip install -q schemathesis
 python3 -c "import openapi_spec_validator, yaml" 2>/dev/null || python3 -m pip install -q openapi-spec-validator pyyaml
+# Checks of the rendered Terraform and Kubernetes configuration (Tests/config).
+command -v checkov >/dev/null || python3 -m pip install -q checkov
+command -v kubernetes-validate >/dev/null || python3 -m pip install -q kubernetes-validate
+python3 -c "import hcl2" 2>/dev/null || python3 -m pip install -q python-hcl2

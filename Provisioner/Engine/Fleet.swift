@@ -11,6 +11,7 @@ public enum FleetError: Error, CustomStringConvertible, Equatable {
     case unknownTenant(String)
     case nameMismatch(spec: String, argument: String)
     case providerUnavailable(String)
+    case invalidImage(String)
 
     public var description: String {
         switch self {
@@ -21,6 +22,8 @@ public enum FleetError: Error, CustomStringConvertible, Equatable {
         case .unknownTenant(let name): "tenant '\(name)' is not in the fleet; `vpt tenant list` shows the tenants"
         case .nameMismatch(let spec, let argument):
             "name: the spec names tenant '\(spec)' but the command names '\(argument)'; they must match"
+        case .invalidImage(let image):
+            "runtime image: '\(image)' must be pinned by digest, as REPOSITORY@sha256:<64 lowercase hex digits>"
         case .providerUnavailable(let provider):
             "vendorAccount.provider: '\(provider)' is not available in this version; use 'local'"
         }
@@ -36,17 +39,24 @@ public struct FleetInitReport: Codable, Sendable, Equatable {
     public var migrations: [String]
     public var runtime: Bool
     public var portRange: String
+    /// The digest-pinned image the rendered Kubernetes manifests run, if set.
+    public var runtimeImage: String?
 }
 
 /// Creating and opening a fleet home.
 public enum Fleet {
+    /// Fleet setting naming the runtime image of rendered Kubernetes manifests.
+    public static let runtimeImageSetting = "runtimeImage"
+
     /// Creates the fleet under `home` (idempotent): state store, CIDR pool, master key.
     /// - Parameters:
     ///   - runtime: whether `provision` starts tenant processes (off: configuration only).
     ///   - portRange: loopback ports handed to tenant processes.
     public static func initialize(
-        home: URL, cidrPool: String = "10.0.0.0/8", runtime: Bool = true, portRange: ClosedRange<Int> = StateStore.defaultTenantPorts
+        home: URL, cidrPool: String = "10.0.0.0/8", runtime: Bool = true, portRange: ClosedRange<Int> = StateStore.defaultTenantPorts,
+        runtimeImage: String? = nil
     ) throws -> FleetInitReport {
+        if let runtimeImage, !DeploymentConfigRenderer.validateImage(runtimeImage) { throw FleetError.invalidImage(runtimeImage) }
         guard case .success(let pool) = CIDRBlock.parse(cidrPool), (8...16).contains(pool.prefixLength) else {
             throw FleetError.invalidPool(cidrPool)
         }
@@ -62,10 +72,12 @@ public enum Fleet {
         try store.initializeSetting("createdAt", ISO8601DateFormatter().string(from: Date()))
         let runtimeSetting = try store.initializeSetting("runtime", runtime ? "on" : "off")
         let ports = try store.initializeSetting("portRange", "\(portRange.lowerBound)-\(portRange.upperBound)")
+        if let runtimeImage { try store.setSetting(runtimeImageSetting, runtimeImage) }
         let keyCreated = try FleetMasterKey.create(home: paths.home)
         return FleetInitReport(
             home: paths.home.path, created: !existed, cidrPool: inForce, masterKeyCreated: keyCreated,
-            migrations: try store.appliedMigrations(), runtime: runtimeSetting == "on", portRange: ports)
+            migrations: try store.appliedMigrations(), runtime: runtimeSetting == "on", portRange: ports,
+            runtimeImage: try store.setting(runtimeImageSetting))
     }
 
     /// Opens an initialized fleet.

@@ -70,6 +70,7 @@ public struct Provisioner: Sendable {
                 record.updatedAt = Date()
                 try store.saveTenant(record)
             }
+            try writeDeploymentConfig(tenant: tenant, spec: spec)
             // Nothing to change, but a runtime that is down (a reboot, `vpt tenant stop`) is started
             // again: provisioning converges to a serving tenant. Recorded state is not touched.
             var restarted = false
@@ -102,8 +103,42 @@ public struct Provisioner: Sendable {
             try store.setTenantStatus(tenant, .failed, error: "\(error)")
             throw error
         }
+        try writeDeploymentConfig(tenant: tenant, spec: spec)
         try store.setTenantStatus(tenant, .ready)
         return ProvisionReport(plan: plan, identity: identity, smokeTestMilliseconds: smoke)
+    }
+
+    /// The tenant's Terraform and Kubernetes configuration, from the spec and whatever identity
+    /// values exist; values not yet generated become Terraform variables without a default.
+    /// Writes nothing.
+    public func renderDeploymentConfig(tenant: String, spec: TenantSpec, image: String? = nil) throws -> [RenderedFile] {
+        let image = try image ?? store.setting(Fleet.runtimeImageSetting) ?? DeploymentConfigRenderer.defaultImage
+        guard DeploymentConfigRenderer.validateImage(image) else { throw FleetError.invalidImage(image) }
+        let identity = try TenantIdentity.peek(tenant: tenant, spec: spec, store: store)
+        let graph = TenantGraph(tenant: tenant, spec: spec, identity: identity, paths: paths)
+        let recorded = try store.resources(tenant: tenant)
+        let cmkArn = recorded.first { $0.address == "cmk" }?.outputs["arn"] ?? TenantIdentity.unknown
+        let hashes = (recorded.first { $0.address == "runtime_secrets" }?.outputs ?? [:])
+            .filter { $0.key == "adminKeySHA256" || $0.key == "internalTokenSHA256" }
+        return try DeploymentConfigRenderer(graph: graph, cmkArn: cmkArn, secretHashes: hashes, image: image).render()
+    }
+
+    /// The spec the tenant was last provisioned with.
+    public func recordedSpec(tenant: String) throws -> TenantSpec {
+        guard let record = try store.tenant(tenant) else { throw FleetError.unknownTenant(tenant) }
+        return try record.spec()
+    }
+
+    /// Terraform variables that stay without a default until provisioning generates their values.
+    public func valuesKnownAfterProvision(tenant: String, spec: TenantSpec) throws -> [String] {
+        let identity = try TenantIdentity.peek(tenant: tenant, spec: spec, store: store)
+        return [("vendor_account_id", identity.vendorAccountId), ("vpc_cidr", identity.cidr), ("external_id", identity.externalId)]
+            .filter { $0.1 == TenantIdentity.unknown }.map(\.0)
+    }
+
+    /// Renders into `tenants/NAME/config/`, touching only files whose contents changed.
+    func writeDeploymentConfig(tenant: String, spec: TenantSpec) throws {
+        try RenderedFileWriter.write(try renderDeploymentConfig(tenant: tenant, spec: spec), into: paths.config(tenant))
     }
 
     /// Tears down vendor-side resources in reverse order; customer stores and customer keys stay.

@@ -8,8 +8,10 @@ public struct TenantSpec: Codable, Sendable, Equatable {
     public var kind: String = "Tenant"
     /// DNS label, at most 21 characters; names the tenant everywhere.
     public var name: String
-    /// Free-form labels for inventory.
+    /// Free-form labels for inventory; rendered as tags and annotations.
     public var labels: [String: String] = [:]
+    /// Free text for people (at most 256 characters); rendered into descriptions and tags.
+    public var description: String?
     public var vendorAccount: VendorAccountSpec
     public var customerAccount: CustomerAccountSpec
     public var encryption: EncryptionSpec
@@ -17,12 +19,13 @@ public struct TenantSpec: Codable, Sendable, Equatable {
     public var principals: [PrincipalSpec]
 
     public init(
-        name: String, labels: [String: String] = [:], vendorAccount: VendorAccountSpec,
+        name: String, labels: [String: String] = [:], description: String? = nil, vendorAccount: VendorAccountSpec,
         customerAccount: CustomerAccountSpec, encryption: EncryptionSpec, dataPlane: DataPlaneSpec,
         principals: [PrincipalSpec]
     ) {
         self.name = name
         self.labels = labels
+        self.description = description
         self.vendorAccount = vendorAccount
         self.customerAccount = customerAccount
         self.encryption = encryption

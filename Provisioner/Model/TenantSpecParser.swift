@@ -48,6 +48,7 @@ public enum TenantSpecParser {
         if !kind.isEmpty, kind != "Tenant" { top.report("kind", "must be 'Tenant'") }
         let name = top.string("name")
         let labels = top.stringMap("labels")
+        let description = top.string("description", default: "")
         let vendor = readVendor(top.mapping("vendorAccount", required: true), d)
         let customer = readCustomer(top.mapping("customerAccount", required: true), d)
         let encryption = readEncryption(top.mapping("encryption", required: false), d)
@@ -61,7 +62,7 @@ public enum TenantSpecParser {
         }
         top.finish()
         return TenantSpec(
-            name: name, labels: labels, vendorAccount: vendor, customerAccount: customer, encryption: encryption,
+            name: name, labels: labels, description: description.isEmpty ? nil : description, vendorAccount: vendor, customerAccount: customer, encryption: encryption,
             dataPlane: dataPlane, principals: principals)
     }
 

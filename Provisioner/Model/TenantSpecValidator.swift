@@ -35,6 +35,13 @@ struct TenantSpecValidator {
             "name", spec.name, NameRules.isDNSLabel(spec.name, maxLength: NameRules.maxTenantNameLength),
             "must be a DNS label (lowercase letters, digits and '-', starting with a letter) of at most \(NameRules.maxTenantNameLength) characters"
         )
+        if let description = spec.description {
+            check("description", description, description.count <= 256, "must be at most 256 characters")
+        }
+        for (key, value) in spec.labels {
+            check("labels.\(key)", key, !key.isEmpty && key.count <= 128, "label keys must be 1 to 128 characters")
+            check("labels.\(key)", value, value.count <= 256, "label values must be at most 256 characters")
+        }
     }
 
     private func checkVendor() {

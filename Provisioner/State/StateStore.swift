@@ -103,6 +103,15 @@ public final class StateStore: Sendable {
         }
     }
 
+    /// Sets (or replaces) a setting.
+    public func setSetting(_ key: String, _ value: String) throws {
+        try pool.write { db in
+            try db.execute(
+                sql: "INSERT INTO fleet_setting (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                arguments: [key, value])
+        }
+    }
+
     // MARK: Generated values
 
     /// A value generated once per tenant (external ID, account id, key id): the stored one if any,

@@ -17,6 +17,9 @@ struct InitCommand: AsyncParsableCommand {
     @Option(help: "Loopback ports for tenant processes, as FIRST-LAST.")
     var portRange = "20000-29999"
 
+    @Option(help: "Runtime image for rendered Kubernetes manifests, pinned by digest (REPOSITORY@sha256:DIGEST).")
+    var runtimeImage: String?
+
     func validate() throws {
         let parts = portRange.split(separator: "-").compactMap { Int($0) }
         guard parts.count == 2, 1024 <= parts[0], parts[0] < parts[1], parts[1] <= 65535 else {
@@ -27,11 +30,13 @@ struct InitCommand: AsyncParsableCommand {
     func run() async throws {
         do {
             let parts = portRange.split(separator: "-").compactMap { Int($0) }
-            let report = try Fleet.initialize(home: global.homeURL, cidrPool: cidrPool, runtime: !noRuntime, portRange: parts[0]...parts[1])
+            let report = try Fleet.initialize(home: global.homeURL, cidrPool: cidrPool, runtime: !noRuntime, portRange: parts[0]...parts[1],
+                runtimeImage: runtimeImage)
             if global.output == .json { return Console.json(report) }
             Console.out(report.created ? "Initialized fleet at \(report.home)" : "Fleet at \(report.home) already initialized; nothing changed")
             Console.out("  CIDR pool: \(report.cidrPool)")
             Console.out("  tenant runtime: \(report.runtime ? "started by provision, ports \(report.portRange)" : "off (configuration only)")")
+            Console.out("  runtime image: \(report.runtimeImage ?? "not set (manifests name a placeholder; set --runtime-image)")")
             Console.out("  state store migrations: \(report.migrations.joined(separator: ", "))")
         } catch {
             throw Console.fail(error, format: global.output)

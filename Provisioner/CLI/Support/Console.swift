@@ -38,7 +38,7 @@ enum Console {
         case is SpecError: isInput = true
         case let fleet as FleetError:
             switch fleet {
-            case .nameMismatch, .providerUnavailable, .invalidPool, .poolMismatch: isInput = true
+            case .nameMismatch, .providerUnavailable, .invalidPool, .poolMismatch, .invalidImage: isInput = true
             default: isInput = false
             }
         case is CIDRAllocationError: isInput = true

@@ -1,0 +1,19 @@
+output "cross_account_role_arn" {
+  description = "The role the tenant's data plane assumes (with the external ID)."
+  value       = aws_iam_role.vendor_access.arn
+}
+
+output "offline_store_bucket" {
+  description = "The offline store bucket."
+  value       = aws_s3_bucket.offline.id
+}
+
+output "online_store_table" {
+  description = "The online store table."
+  value       = aws_dynamodb_table.online.name
+}
+
+output "cmk_arns" {
+  description = "The tenant's customer-managed key and its replicas, by region (the vendor configuration's cmk_arns input)."
+  value       = local.cmk_arns
+}
