@@ -155,6 +155,10 @@ import VPTTestSupport
         let manifest = try String(contentsOf: config.appendingPathComponent("kubernetes/data-plane.yaml"), encoding: .utf8)
         #expect(manifest.contains("image: \"\(DeploymentConfigRenderer.defaultImage)\""))
 
+        // `vpt render` after provisioning produces exactly what provisioning wrote.
+        for file in try provisioner.renderDeploymentConfig(tenant: "acme-eu", spec: spec) {
+            #expect(try String(contentsOf: config.appendingPathComponent(file.path), encoding: .utf8) == file.contents, "\(file.path)")
+        }
         #expect(throws: FleetError.self) { try provisioner.renderDeploymentConfig(tenant: "acme-eu", spec: spec, image: "vpt:latest") }
     }
 }

@@ -261,3 +261,27 @@ def hcl_unquote(literal):
             out.append(c)
             i += 1
     return "".join(out)
+
+
+def test_render_refuses_an_image_without_a_digest_and_writes_nothing(fleet):
+    home, _ = fleet
+    out = home / "refused"
+    result = subprocess.run([str(BIN / "vpt"), "render", "tenant", "acme-eu", "--image", "ghcr.io/acme/vpt-runtime:latest",
+                             "--out", str(out), "--home", str(home)], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 65, result.stdout + result.stderr
+    assert "sha256" in result.stderr and not out.exists()
+    result = subprocess.run([str(BIN / "vpt"), "init", "--runtime-image", "vpt:latest", "--home", str(home)],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 65, result.stdout + result.stderr
+
+
+def test_render_with_an_image_pins_it_in_both_deployments(fleet):
+    home, _ = fleet
+    out = home / "pinned"
+    image = "ghcr.io/acme/vpt-runtime@sha256:" + "ab" * 32
+    report = json.loads(vpt(home, "render", "tenant", "acme-eu", "--image", image, "--out", str(out), "--output", "json"))
+    assert len(report["files"]) == 18 and report["unknownValues"] == []
+    for plane in ("control-plane", "data-plane"):
+        documents = list(yaml.safe_load_all((out / "kubernetes" / f"{plane}.yaml").read_text()))
+        deployment = next(d for d in documents if d["kind"] == "Deployment")
+        assert deployment["spec"]["template"]["spec"]["containers"][0]["image"] == image
