@@ -110,7 +110,7 @@ let package = Package(
         .target(
             name: "VPTEngine",
             dependencies: [
-                "VPTModel", "VPTState", "VPTContract", "VPTLocalCloud", "VPTTemplates",
+                "VPTModel", "VPTState", "VPTContract", "VPTLocalCloud", "VPTTemplates", "VPTOnlineStore",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Mustache", package: "swift-mustache"),

@@ -3,7 +3,8 @@
 # Safe to re-run: packages already present are skipped.
 set -euo pipefail
 
-packages=(libsqlite3-dev libssl-dev libcurl4-openssl-dev redis-server)
+# chromium: the health report's HTML is checked in a headless browser (Tests/health).
+packages=(libsqlite3-dev libssl-dev libcurl4-openssl-dev redis-server chromium)
 missing=()
 for p in "${packages[@]}"; do
     dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
@@ -24,3 +25,4 @@ python3 -c "import openapi_spec_validator, yaml" 2>/dev/null || python3 -m pip i
 command -v checkov >/dev/null || python3 -m pip install -q checkov
 command -v kubernetes-validate >/dev/null || python3 -m pip install -q kubernetes-validate
 python3 -c "import hcl2" 2>/dev/null || python3 -m pip install -q python-hcl2
+python3 -c "import jsonschema" 2>/dev/null || python3 -m pip install -q jsonschema

@@ -6,4 +6,4 @@ bash infra/install-deps.sh
 swift build --build-tests
 swift test --skip-build
 (cd sdk/python && python3 -m pytest -q tests)
-VPT_BIN_DIR="$(swift build --show-bin-path)" python3 -m pytest -q -s Tests/contract Tests/config
+VPT_BIN_DIR="$(swift build --show-bin-path)" python3 -m pytest -q -s Tests/contract Tests/config Tests/health

@@ -54,6 +54,12 @@ public struct RuntimeLauncher: Sendable {
         guard let text = try? String(contentsOf: pidFile(tenant, name), encoding: .utf8),
             let pid = pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines)), pid > 0, kill(pid, 0) == 0
         else { return nil }
+        // A killed process whose parent died too stays a zombie until init reaps it: not alive.
+        if let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let close = stat.lastIndex(of: ")"),
+            stat[stat.index(after: close)...].first(where: { !$0.isWhitespace }) == "Z"
+        {
+            return nil
+        }
         return pid
     }
 
@@ -77,9 +83,13 @@ public struct RuntimeLauncher: Sendable {
         for _ in 0..<50 where livePid(tenant, "supervisor") == nil { usleep(20_000) }
     }
 
-    /// Stops the supervisor (which stops both planes); waits up to 15 s, then kills.
+    /// Stops the supervisor (which stops both planes); waits up to 15 s, then kills. Planes left
+    /// without a supervisor (it was killed) are killed directly.
     public func stop(tenant: String) {
-        guard let pid = livePid(tenant, "supervisor") else { return }
+        guard let pid = livePid(tenant, "supervisor") else {
+            for name in ["control-plane", "data-plane"] { if let child = livePid(tenant, name) { kill(child, SIGKILL) } }
+            return
+        }
         kill(pid, SIGTERM)
         let deadline = Date().addingTimeInterval(15)
         while kill(pid, 0) == 0, Date() < deadline { usleep(50_000) }
@@ -109,32 +119,21 @@ public enum HTTPCall {
     }
 
     /// One request with a JSON body; returns the status and the decoded JSON (if any).
-    public static func request(_ method: String, _ url: URL, body: Any?, headers: [String: String]) throws -> (status: Int, json: Any?) {
-        let (status, data) = try raw(method, url, body: body.map { try JSONSerialization.data(withJSONObject: $0) }, headers: headers)
+    public static func request(
+        _ method: String, _ url: URL, body: Any?, headers: [String: String], timeout: TimeInterval = 5
+    ) throws -> (status: Int, json: Any?) {
+        let (status, data) = try raw(
+            method, url, body: body.map { try JSONSerialization.data(withJSONObject: $0) }, headers: headers, timeout: timeout)
         return (status, try? JSONSerialization.jsonObject(with: data))
     }
 
     /// One request; returns the status and the raw body.
-    public static func raw(_ method: String, _ url: URL, body: Data? = nil, headers: [String: String]) throws -> (status: Int, body: Data) {
-        var request = URLRequest(url: url, timeoutInterval: 5)
-        request.httpMethod = method
-        for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
-        if let body {
-            request.httpBody = body
-            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-        }
-        let box = ResultBox()
-        let done = DispatchSemaphore(value: 0)
-        URLSession.shared.dataTask(with: request) { data, response, error in
-            box.value = (data, (response as? HTTPURLResponse)?.statusCode, error)
-            done.signal()
-        }.resume()
-        done.wait()
-        guard let (data, status, _) = box.value, let status else { throw box.value?.2 ?? URLError(.cannotConnectToHost) }
-        return (status, data ?? Data())
-    }
-
-    private final class ResultBox: @unchecked Sendable {
-        var value: (Data?, Int?, (any Error)?)?
+    public static func raw(
+        _ method: String, _ url: URL, body: Data? = nil, headers: [String: String], timeout: TimeInterval = 5
+    ) throws -> (status: Int, body: Data) {
+        guard let host = url.host, let port = url.port else { throw LoopbackHTTP.Failure.malformed("\(url) names no host and port") }
+        var path = url.path.isEmpty ? "/" : url.path
+        if let query = url.query { path += "?" + query }
+        return try LoopbackHTTP.send(method, host: host, port: port, path: path, headers: headers, body: body, timeout: timeout)
     }
 }

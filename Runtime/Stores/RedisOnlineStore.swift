@@ -127,4 +127,31 @@ public final class RedisOnlineStore: @unchecked Sendable {
             return StoredFeatures(features: decoded.features, eventTimeMicros: decoded.eventTimeMicros, writeTimeMicros: decoded.writeTimeMicros)
         }
     }
+
+    /// Up to `limit` stored values of this tenant's namespace, for audits (SCAN, then one MGET).
+    public func sample(limit: Int) throws -> [StoredFeatures] {
+        let pattern = Array("\(config.namespace)*".utf8)
+        var cursor = Array("0".utf8)
+        var keys: [[UInt8]] = []
+        repeat {
+            let reply = try withConnection {
+                try $0.command([Array("SCAN".utf8), cursor, Array("MATCH".utf8), pattern, Array("COUNT".utf8), Array("500".utf8)])
+            }
+            guard case .array(let parts?) = reply, parts.count == 2, case .bulk(let next?) = parts[0], case .array(let found?) = parts[1] else {
+                throw RedisConnection.Failure.protocolError("SCAN returned \(reply)")
+            }
+            for item in found { if case .bulk(let key?) = item { keys.append(key) } }
+            cursor = next
+        } while cursor != Array("0".utf8) && keys.count < limit
+        keys = Array(keys.prefix(limit))
+        guard !keys.isEmpty else { return [] }
+        guard case .array(let items?) = try withConnection({ try $0.command([Array("MGET".utf8)] + keys) }) else {
+            throw RedisConnection.Failure.protocolError("MGET returned no array")
+        }
+        return try items.compactMap { item in
+            guard case .bulk(let bytes?) = item else { return nil }
+            let decoded = try OnlineRecordCodec.decodeValue(bytes)
+            return StoredFeatures(features: decoded.features, eventTimeMicros: decoded.eventTimeMicros, writeTimeMicros: decoded.writeTimeMicros)
+        }
+    }
 }

@@ -13,7 +13,7 @@ public final class SQLiteOnlineStore: Sendable {
     public static let fileName = "online.sqlite"
 
     public let config: StoreConfig
-    private let pool: DatabasePool
+    fileprivate let pool: DatabasePool
 
     /// Opens (creating on first use) the store described by `config`.
     /// - Throws: `OnlineStoreError.outsideResidency` before touching anything when the store's region
@@ -25,9 +25,15 @@ public final class SQLiteOnlineStore: Sendable {
             config, kind: "sqlite", allowedRegions: allowedRegions, session: session, sts: sts, write: write, object: Self.fileName, now: now)
         self.config = config
         let url = URL(fileURLWithPath: config.location)
-        try SecureFiles.makeDirectory(url.deletingLastPathComponent())
         var configuration = Configuration()
         configuration.busyMode = .timeout(10)
+        guard write else {
+            // Readers (audits, health checks) change nothing: no folder, no mode, no schema.
+            configuration.readonly = true
+            pool = try DatabasePool(path: url.path, configuration: configuration)
+            return
+        }
+        try SecureFiles.makeDirectory(url.deletingLastPathComponent())
         pool = try DatabasePool(path: url.path, configuration: configuration)
         for suffix in ["", "-wal", "-shm"] { chmod(url.path + suffix, 0o600) }
         try pool.write { db in
@@ -77,6 +83,18 @@ public final class SQLiteOnlineStore: Sendable {
             return try entityKeys.map { key in
                 guard let data = try Data.fetchOne(statement, arguments: [workspace, featureView, Data(OnlineRecordCodec.entityKey(key))])
                 else { return nil }
+                let decoded = try OnlineRecordCodec.decodeValue(Array(data))
+                return StoredFeatures(features: decoded.features, eventTimeMicros: decoded.eventTimeMicros, writeTimeMicros: decoded.writeTimeMicros)
+            }
+        }
+    }
+}
+
+extension SQLiteOnlineStore {
+    /// Up to `limit` stored values, for audits (the health report's scan of the control plane).
+    public func sample(limit: Int) throws -> [StoredFeatures] {
+        try pool.read { db in
+            try Data.fetchAll(db, sql: "SELECT value FROM online_record LIMIT ?", arguments: [limit]).map { data in
                 let decoded = try OnlineRecordCodec.decodeValue(Array(data))
                 return StoredFeatures(features: decoded.features, eventTimeMicros: decoded.eventTimeMicros, writeTimeMicros: decoded.writeTimeMicros)
             }

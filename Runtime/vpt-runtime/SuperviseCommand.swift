@@ -33,6 +33,7 @@ struct SuperviseCommand: ParsableCommand {
     func run() throws {
         try FileManager.default.createDirectory(atPath: runDir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         try "\(getpid())\n".write(toFile: "\(runDir)/supervisor.pid", atomically: true, encoding: .utf8)
+        chmod("\(runDir)/supervisor.pid", 0o600)
         signal(SIGTERM, SIG_IGN)
         signal(SIGINT, SIG_IGN)
         let stop = DispatchSemaphore(value: 0)

@@ -92,6 +92,19 @@ public struct ControlPlaneController: Sendable {
             let (id, key) = try await state.createAPIKey(serviceAccount: name, expiresAt: expires)
             return JSONBody.response(["id": id, "key": key, "serviceAccount": name], status: .created)
         }
+        router.get("/v1/api-keys") { request, _ -> Response in
+            try requireAdmin(try await caller(request))
+            // Metadata only: the hash never leaves the control plane.
+            let formatter = ISO8601DateFormatter()
+            let keys = try await state.apiKeys().sorted { ($0.serviceAccount, $0.createdAt) < ($1.serviceAccount, $1.createdAt) }
+            let list: [[String: Any]] = keys.map { key in
+                var entry: [String: Any] = ["id": key.id, "serviceAccount": key.serviceAccount, "createdAt": formatter.string(from: key.createdAt)]
+                if let expires = key.expiresAt { entry["expiresAt"] = formatter.string(from: expires) }
+                if let revoked = key.revokedAt { entry["revokedAt"] = formatter.string(from: revoked) }
+                return entry
+            }
+            return JSONBody.response(["apiKeys": list])
+        }
         router.delete("/v1/api-keys/:id") { request, context -> Response in
             try requireAdmin(try await caller(request))
             try await state.revokeAPIKey(id: try context.parameters.require("id"))

@@ -1,0 +1,149 @@
+import Foundation
+import VPTLocalCloud
+
+/// Checks through the tenant's own feature server: a real read, the serving cache, the 5xx rate.
+enum ServingChecks {
+    static let latencyWarnMs = 250.0
+
+    /// Writes a fresh probe value through the ingest API and reads it back through get-features,
+    /// as the dedicated health principal (`vpt-health`, set up by provisioning's smoke test).
+    static let featureRead = HealthCheck(
+        id: "serving.get-features", title: "Feature read through the health principal",
+        threshold: "HTTP 200 with the value just ingested, within \(Int(latencyWarnMs)) ms", onTimeout: .fail,
+        remedyOnTimeout: "the feature server did not answer in time: check `runtime.data-plane` and its log"
+    ) { probe in
+        guard probe.runtimeEnabled else {
+            return Verdict(status: .unknown, observed: "the fleet's runtime is off", remedy: "no feature server runs on this fleet")
+        }
+        guard let url = probe.dataPlaneURL else {
+            return Verdict(status: .unknown, observed: probe.configProblem ?? "no runtime config",
+                           remedy: "re-run `vpt provision tenant \(probe.name)`")
+        }
+        let keyFile = probe.paths.secrets(probe.name).appendingPathComponent("health-api-key")
+        guard let key = probe.secret(keyFile) else {
+            return Verdict(status: .fail, observed: "no health principal key at \(keyFile.path)",
+                           remedy: "re-run `vpt provision tenant \(probe.name)`: its smoke test creates the health principal")
+        }
+        let value = String(Int64(Date().timeIntervalSince1970 * 1000))
+        let record: [String: Any] = ["probe_id": "health", "value": value, "ts": ISO8601DateFormatter().string(from: Date())]
+        let ingest: [String: Any] = ["workspace_name": SmokeTest.workspace, "records": ["probe_events": [["record": record]]]]
+        let (ingestStatus, ingestBody) = try probe.http("POST", url.appendingPathComponent("ingest"), key: key, body: ingest)
+        guard ingestStatus == 200 else {
+            return Verdict(status: .fail, observed: "ingest answered \(ingestStatus): \(message(ingestBody))",
+                           remedy: "re-run `vpt provision tenant \(probe.name)` to restore the vpt-health workspace and principal")
+        }
+        let request: [String: Any] = [
+            "params": ["workspace_name": SmokeTest.workspace, "feature_service_name": "probe_service", "join_key_map": ["probe_id": "health"]]
+        ]
+        let began = Date()
+        let (status, body) = try probe.http("POST", url.appendingPathComponent("api/v1/feature-service/get-features"), key: key, body: request)
+        let ms = Date().timeIntervalSince(began) * 1000
+        let latency = String(format: "%.1f ms", ms)
+        guard status == 200 else {
+            return Verdict(status: .fail, observed: "get-features answered \(status) in \(latency): \(message(body))",
+                           remedy: "see tenants/\(probe.name)/run/data-plane.log")
+        }
+        let features = ((body as? [String: Any])?["result"] as? [String: Any])?["features"] as? [Any]
+        guard features?.first as? String == value else {
+            return Verdict(status: .fail, observed: "read \(features ?? []) instead of [\"\(value)\"] (\(latency))",
+                           remedy: "the online store lost a write it acknowledged: check `store.online` and the data plane log")
+        }
+        if ms > latencyWarnMs {
+            return Verdict(status: .warn, observed: "value read back in \(latency)",
+                           remedy: "the feature server is slow: check the machine's load and `serving.cache`")
+        }
+        return .ok("value read back in \(latency)")
+    }
+
+    static let cacheWarnRatio = 0.5
+    static let cacheMinimumLookups = 100.0
+
+    /// The serving cache: its configured max age (at most 24 h) and its hit ratio since start.
+    static let cache = HealthCheck(
+        id: "serving.cache", title: "Serving cache hit ratio and max age",
+        threshold: "max age ≤ 86400 s; hit ratio ≥ \(cacheWarnRatio) once \(Int(cacheMinimumLookups)) lookups were made", onTimeout: .unknown,
+        remedyOnTimeout: "the data plane's /metrics did not answer in time"
+    ) { probe in
+        guard let config = probe.config else {
+            return Verdict(status: .unknown, observed: probe.configProblem ?? "no runtime config",
+                           remedy: "re-run `vpt provision tenant \(probe.name)`")
+        }
+        let cache = config.dataPlane.servingCache
+        guard cache.enabled else { return .ok("disabled by the spec") }
+        guard cache.maxAgeSeconds <= 86_400 else {
+            return Verdict(status: .fail, observed: "max age \(cache.maxAgeSeconds) s",
+                           remedy: "set dataPlane.servingCache.maxAgeSeconds to at most 86400 and re-provision")
+        }
+        guard probe.runtimeEnabled, let url = probe.dataPlaneURL else {
+            return Verdict(status: .unknown, observed: "max age \(cache.maxAgeSeconds) s; no running data plane to ask for hits",
+                           remedy: "start the tenant's runtime")
+        }
+        let (status, text) = try probe.text(url.appendingPathComponent("metrics"))
+        guard status == 200 else {
+            return Verdict(status: .unknown, observed: "/metrics answered \(status)", remedy: "see the data plane log")
+        }
+        let metrics = MetricSamples(text)
+        let hits = metrics.total("vpt_serving_cache_hits_total"), misses = metrics.total("vpt_serving_cache_misses_total")
+        let lookups = hits + misses
+        let ratio = lookups > 0 ? hits / lookups : 0
+        let observed = "hit ratio \(String(format: "%.2f", ratio)) (\(Int(hits)) of \(Int(lookups)) lookups), max age \(cache.maxAgeSeconds) s"
+        if lookups >= cacheMinimumLookups, ratio < cacheWarnRatio {
+            return Verdict(status: .warn, observed: observed,
+                           remedy: "most reads miss: raise dataPlane.servingCache.maxEntries or maxAgeSeconds if the data allows")
+        }
+        return .ok(observed)
+    }
+
+    static let errorWarnRate = 0.01
+    static let errorFailRate = 0.05
+    static let errorMinimumRequests = 20.0
+
+    /// 5xx answers of both planes since the previous report (the counters are kept in
+    /// `run/health-metrics.json`), or since start on the first report.
+    static let errorRate = HealthCheck(
+        id: "runtime.5xx-rate", title: "Server errors since the last report",
+        threshold: "5xx < \(Int(errorWarnRate * 100))% of requests (fail ≥ \(Int(errorFailRate * 100))%), judged from \(Int(errorMinimumRequests)) requests",
+        onTimeout: .unknown, remedyOnTimeout: "/metrics did not answer in time"
+    ) { probe in
+        guard probe.runtimeEnabled, let cp = probe.controlPlaneURL, let dp = probe.dataPlaneURL else {
+            return Verdict(status: .unknown, observed: "no running runtime to ask", remedy: "start the tenant's runtime")
+        }
+        var current: [String: [Double]] = [:]
+        for (plane, url) in [("control-plane", cp), ("data-plane", dp)] {
+            let (status, text) = try probe.text(url.appendingPathComponent("metrics"))
+            guard status == 200 else {
+                return Verdict(status: .unknown, observed: "\(plane) /metrics answered \(status)", remedy: "see the \(plane) log")
+            }
+            let metrics = MetricSamples(text)
+            current[plane] = [
+                metrics.total("http_server_requests_total"), metrics.total("http_server_requests_total") { $0["status"]?.hasPrefix("5") == true },
+            ]
+        }
+        let file = probe.paths.runDirectory(probe.name).appendingPathComponent("health-metrics.json")
+        let previous = (try? SecureFiles.readJSON([String: [Double]].self, from: file)) ?? nil
+        try? SecureFiles.writeJSON(current, to: file)
+        var requests = 0.0, errors = 0.0
+        for (plane, now) in current {
+            // A restarted process starts its counters at zero: then everything it counted is new.
+            let before = previous?[plane] ?? [0, 0]
+            let reset = now[0] < before[0]
+            requests += reset ? now[0] : now[0] - before[0]
+            errors += reset ? now[1] : now[1] - before[1]
+        }
+        let rate = requests > 0 ? errors / requests : 0
+        let since = previous == nil ? "since start" : "since the last report"
+        let observed = "\(Int(errors)) of \(Int(requests)) requests \(since) (\(String(format: "%.1f", rate * 100))%)"
+        guard requests >= errorMinimumRequests else { return .ok(observed + "; too few to judge") }
+        if rate >= errorFailRate {
+            return Verdict(status: .fail, observed: observed, remedy: "read the 5xx causes in tenants/\(probe.name)/run/*.log")
+        }
+        if rate >= errorWarnRate {
+            return Verdict(status: .warn, observed: observed, remedy: "read the 5xx causes in tenants/\(probe.name)/run/*.log")
+        }
+        return .ok(observed)
+    }
+
+    static func message(_ body: Any?) -> String {
+        ((body as? [String: Any])?["message"] as? String).map { String($0.prefix(160)) } ?? "no message"
+    }
+}

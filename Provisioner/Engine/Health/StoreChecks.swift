@@ -1,0 +1,121 @@
+import Foundation
+import VPTContract
+import VPTLocalCloud
+import VPTOnlineStore
+
+/// The tenant's online store, opened the way its data plane opens it, and the disk its stores use.
+enum StoreChecks {
+    static let all = [online, disk]
+
+    /// A read-only session from the cross-account role, with the data plane's credential.
+    static func session(_ config: RuntimeConfig) throws -> (SessionCredential, LocalSTS) {
+        let sts = LocalSTS(iam: LocalIAM(accountsRoot: URL(fileURLWithPath: config.accountsRoot)))
+        guard let caller = try SecureFiles.readJSON(AccessKeyCredential.self, from: URL(fileURLWithPath: config.crossAccount.callerCredentialFile)) else {
+            throw CocoaError(.fileNoSuchFile, userInfo: [NSFilePathErrorKey: config.crossAccount.callerCredentialFile])
+        }
+        let session = try sts.assumeRole(
+            roleArn: config.crossAccount.roleArn, externalId: config.crossAccount.externalId, sessionName: "\(config.tenant)-health",
+            durationSeconds: LocalSTS.minimumSessionSeconds, caller: caller)
+        return (session, sts)
+    }
+
+    /// Up to `limit` stored values, read with the tenant's own credential. The SQLite file must
+    /// exist already: opening a missing one would create it and hide its loss.
+    static func sample(_ config: RuntimeConfig, limit: Int) throws -> [StoredFeatures] {
+        let (session, sts) = try session(config)
+        switch config.onlineStore.kind {
+        case "sqlite":
+            guard FileManager.default.fileExists(atPath: config.onlineStore.location) else { throw StoreProblem.missing(config.onlineStore.location) }
+            let store = try SQLiteOnlineStore(config: config.onlineStore, allowedRegions: config.allowedRegions, session: session, sts: sts, write: false)
+            return try store.sample(limit: limit)
+        case "redis":
+            let store = try RedisOnlineStore(config: config.onlineStore, allowedRegions: config.allowedRegions, session: session, sts: sts, write: false)
+            return try store.sample(limit: limit)
+        default:
+            throw OnlineStoreError.unsupported(config.onlineStore.kind)
+        }
+    }
+
+    enum StoreProblem: Error, CustomStringConvertible {
+        case missing(String)
+        var description: String {
+            switch self {
+            case .missing(let path): "the store file \(path) does not exist"
+            }
+        }
+    }
+
+    static let online = HealthCheck(
+        id: "store.online", title: "Online store reachable with the tenant's credential",
+        threshold: "a session from the cross-account role opens the store and reads from it", onTimeout: .fail,
+        remedyOnTimeout: "the online store did not answer in time (is redis-server up?)"
+    ) { probe in
+        guard let config = probe.config else {
+            return Verdict(status: .unknown, observed: probe.configProblem ?? "no runtime config", remedy: "re-run `vpt provision tenant \(probe.name)`")
+        }
+        let began = Date()
+        do {
+            let rows = try sample(config, limit: 1).count
+            let ms = String(format: "%.1f", Date().timeIntervalSince(began) * 1000)
+            return .ok("\(config.onlineStore.kind) store in \(config.onlineStore.region) opened and read (\(rows) sampled) in \(ms) ms")
+        } catch let problem as StoreProblem where !probe.runtimeEnabled {
+            return Verdict(status: .unknown, observed: "\(problem): the data plane creates it when it first starts, and this fleet's runtime is off",
+                           remedy: "nothing to do on a configuration-only fleet")
+        } catch let problem as StoreProblem {
+            return Verdict(status: .fail, observed: "\(problem)", remedy: "restore the file from backup, or re-run `vpt provision tenant \(probe.name)` to create an empty store")
+        } catch {
+            return Verdict(
+                status: .fail, observed: "\(config.onlineStore.kind) store: \(error)",
+                remedy: config.onlineStore.kind == "redis" ? "start the Redis server (infra/redis.sh) and check the endpoint" : "check the store file's owner and mode, and the cross-account role")
+        }
+    }
+
+    static let freeWarn = 0.10
+    static let freeFail = 0.03
+
+    static let disk = HealthCheck(
+        id: "store.disk", title: "Disk use of the tenant's stores",
+        threshold: "the filesystem keeps ≥ \(Int(freeWarn * 100))% free (fail below \(Int(freeFail * 100))%)", onTimeout: .unknown,
+        remedyOnTimeout: "measuring the store folders took too long"
+    ) { probe in
+        guard let config = probe.config else {
+            return Verdict(status: .unknown, observed: probe.configProblem ?? "no runtime config", remedy: "re-run `vpt provision tenant \(probe.name)`")
+        }
+        var parts: [String] = []
+        if config.onlineStore.kind == "sqlite" {
+            parts.append("online \(bytes(size(URL(fileURLWithPath: config.onlineStore.location).deletingLastPathComponent())))")
+        } else {
+            parts.append("online: \(config.onlineStore.kind), not on this disk")
+        }
+        parts.append("offline \(bytes(size(URL(fileURLWithPath: config.offlineStore.location))))")
+        parts.append("control plane \(bytes(size(URL(fileURLWithPath: config.controlPlane.dataDirectory))))")
+        var stats = statvfs()
+        guard statvfs(probe.paths.home.path, &stats) == 0, stats.f_blocks > 0 else {
+            return Verdict(status: .unknown, observed: parts.joined(separator: ", ") + "; free space unknown", remedy: "check the fleet's filesystem")
+        }
+        let free = Double(stats.f_bavail) / Double(stats.f_blocks)
+        let observed = parts.joined(separator: ", ") + String(format: "; %.0f%% of the disk free", free * 100)
+        if free < freeFail { return Verdict(status: .fail, observed: observed, remedy: "free disk space now: writes will fail") }
+        if free < freeWarn { return Verdict(status: .warn, observed: observed, remedy: "free disk space or move the fleet home to a larger disk") }
+        return .ok(observed)
+    }
+
+    /// Bytes under a folder (or of a file).
+    static func size(_ url: URL) -> Int64 {
+        var total: Int64 = 0
+        let fm = FileManager.default
+        var isDirectory: ObjCBool = false
+        guard fm.fileExists(atPath: url.path, isDirectory: &isDirectory) else { return 0 }
+        guard isDirectory.boolValue else { return (try? fm.attributesOfItem(atPath: url.path)[.size] as? Int64) ?? 0 }
+        let walker = fm.enumerator(at: url, includingPropertiesForKeys: [.fileSizeKey, .isRegularFileKey])
+        while let item = walker?.nextObject() as? URL {
+            let values = try? item.resourceValues(forKeys: [.fileSizeKey, .isRegularFileKey])
+            if values?.isRegularFile == true { total += Int64(values?.fileSize ?? 0) }
+        }
+        return total
+    }
+
+    static func bytes(_ n: Int64) -> String {
+        ByteCountFormatter.string(fromByteCount: n, countStyle: .binary)
+    }
+}

@@ -1,0 +1,80 @@
+import Foundation
+import VPTContract
+import VPTLocalCloud
+import VPTModel
+import VPTState
+
+/// What the checks of one tenant read: its spec, runtime config and recorded resources, loaded
+/// once per report. A missing or unreadable runtime config is itself a finding, not an error.
+struct TenantProbe: Sendable {
+    let name: String
+    let paths: FleetPaths
+    let spec: TenantSpec?
+    let config: RuntimeConfig?
+    let configProblem: String?
+    let resources: [ResourceRecord]
+    let runtimeEnabled: Bool
+    /// Seconds each check may take; HTTP calls use it as their socket timeout too.
+    let timeout: Double
+    let kms: LocalKMS?
+
+    init(name: String, paths: FleetPaths, store: StateStore, runtimeEnabled: Bool, timeout: Double, kms: LocalKMS?) {
+        self.name = name
+        self.paths = paths
+        self.runtimeEnabled = runtimeEnabled
+        self.timeout = timeout
+        self.kms = kms
+        spec = try? store.tenant(name)?.spec()
+        resources = (try? store.resources(tenant: name)) ?? []
+        do {
+            config = try JSONDecoder().decode(RuntimeConfig.self, from: Data(contentsOf: paths.runtimeConfig(name)))
+            configProblem = nil
+        } catch {
+            config = nil
+            configProblem = "\(paths.runtimeConfig(name).path) is unreadable: \(error.localizedDescription)"
+        }
+    }
+
+    var controlPlaneURL: URL? { config.map { URL(string: "http://127.0.0.1:\($0.controlPlane.port)")! } }
+    var dataPlaneURL: URL? { config.map { URL(string: "http://127.0.0.1:\($0.dataPlane.port)")! } }
+
+    func secret(_ url: URL) -> String? {
+        FileManager.default.contents(atPath: url.path).map { String(decoding: $0, as: UTF8.self) }.flatMap { $0.isEmpty ? nil : $0 }
+    }
+
+    /// GET (or POST) on loopback with the check's timeout.
+    func http(_ method: String = "GET", _ url: URL, key: String? = nil, body: Any? = nil) throws -> (status: Int, json: Any?) {
+        try HTTPCall.request(method, url, body: body, headers: key.map { ["Authorization": "Tecton-key \($0)"] } ?? [:], timeout: timeout)
+    }
+
+    func text(_ url: URL) throws -> (status: Int, body: String) {
+        let (status, data) = try HTTPCall.raw("GET", url, headers: [:], timeout: timeout)
+        return (status, String(decoding: data, as: UTF8.self))
+    }
+}
+
+/// Prometheus text format, as far as the runtime's `/metrics` uses it: `name{labels} value`.
+struct MetricSamples {
+    var samples: [(name: String, labels: [String: String], value: Double)] = []
+
+    init(_ text: String) {
+        for line in text.split(separator: "\n") where !line.hasPrefix("#") {
+            guard let space = line.lastIndex(of: " "), let value = Double(line[line.index(after: space)...]) else { continue }
+            let head = line[..<space]
+            var labels: [String: String] = [:]
+            var name = String(head)
+            if let open = head.firstIndex(of: "{"), head.hasSuffix("}") {
+                name = String(head[..<open])
+                for pair in head[head.index(after: open)..<head.index(before: head.endIndex)].split(separator: ",") {
+                    let parts = pair.split(separator: "=", maxSplits: 1)
+                    if parts.count == 2 { labels[String(parts[0])] = parts[1].trimmingCharacters(in: CharacterSet(charactersIn: "\"")) }
+                }
+            }
+            samples.append((name, labels, value))
+        }
+    }
+
+    func total(_ name: String, where predicate: ([String: String]) -> Bool = { _ in true }) -> Double {
+        samples.filter { $0.name == name && predicate($0.labels) }.reduce(0) { $0 + $1.value }
+    }
+}
