@@ -24,6 +24,7 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // Shared contract between the provisioner and a tenant's runtime: config schema, formats.
@@ -72,6 +73,7 @@ let package = Package(
                 "VPTContract", "VPTLocalCloud", "VPTOnlineStore", "VPTMetadata",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Runtime/Server",
             swiftSettings: swiftSettings
@@ -110,7 +112,7 @@ let package = Package(
         .target(
             name: "VPTEngine",
             dependencies: [
-                "VPTModel", "VPTState", "VPTContract", "VPTLocalCloud", "VPTTemplates", "VPTOnlineStore",
+                "VPTModel", "VPTState", "VPTContract", "VPTLocalCloud", "VPTTemplates", "VPTOnlineStore", "VPTMetadata",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Mustache", package: "swift-mustache"),
@@ -198,7 +200,7 @@ let package = Package(
         ),
         .testTarget(
             name: "VPTCLITests",
-            dependencies: ["VPTTestSupport", "VPTCLI", "vpt", "vpt-runtime", "VPTEngine", "VPTState", "VPTLocalCloud", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["VPTTestSupport", "VPTCLI", "vpt", "vpt-runtime", "VPTEngine", "VPTState", "VPTLocalCloud", "VPTMetadata", "VPTContract", .product(name: "GRDB", package: "GRDB.swift")],
             path: "Tests/VPTCLITests",
             swiftSettings: swiftSettings
         ),

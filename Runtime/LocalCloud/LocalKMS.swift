@@ -203,6 +203,18 @@ public struct LocalKMS: Sendable {
 }
 
 extension LocalKMS {
+    /// Enables or disables one version (never the primary). Ciphertexts under a disabled version
+    /// cannot be decrypted; rotation disables a version once nothing refers to it.
+    public func setVersionEnabled(_ ref: KMSKeyRef, version: UInt32, enabled: Bool) throws {
+        var key = try require(ref)
+        guard version != key.primaryVersion || enabled else { throw KMSError.invalidCiphertext("the primary version \(version) cannot be disabled") }
+        guard let index = key.versions.firstIndex(where: { $0.version == version }) else {
+            throw KMSError.invalidCiphertext("key \(ref.arn) has no version \(version)")
+        }
+        key.versions[index].enabled = enabled
+        try SecureFiles.writeJSON(key, to: keyFile(ref))
+    }
+
     /// Changes how often the key should be rotated.
     public func setRotationDays(_ ref: KMSKeyRef, _ days: Int) throws {
         var key = try require(ref)

@@ -20,7 +20,10 @@ final class DataKeyRing: @unchecked Sendable {
         self.caller = caller
     }
 
-    private func context(_ id: String) -> [String: String] {
+    private func context(_ id: String) -> [String: String] { Self.context(tenant: tenant, id: id) }
+
+    /// The KMS encryption context of a wrapped data key.
+    static func context(tenant: String, id: String) -> [String: String] {
         ["tenant": tenant, "purpose": "control-plane-metadata", "dataKey": id]
     }
 
@@ -54,10 +57,27 @@ final class DataKeyRing: @unchecked Sendable {
         }
     }
 
-    func active() throws -> (String, SymmetricKey) {
-        try lock.withLock {
+    /// The data key new values are sealed with. Re-read from the database on every call: a
+    /// re-encryption (`vpt keys rotate --cmk --reencrypt`) may have switched it from another process.
+    func active(_ pool: DatabasePool) throws -> (String, SymmetricKey) {
+        if let current = try pool.read({ db in try String.fetchOne(db, sql: "SELECT id FROM data_key WHERE active = 1") }),
+            current != lock.withLock({ activeId })
+        {
+            let key = try key(current, pool)
+            lock.withLock { activeId = current }
+            return (current, key)
+        }
+        return try lock.withLock {
             guard let id = activeId, let bytes = unwrapped[id] else { throw MetadataStoreError.keyUnavailable("no active data key") }
             return (id, SymmetricKey(data: bytes))
+        }
+    }
+
+    /// Drops every unwrapped key from memory (the CMK was disabled: crypto-shredding).
+    func forget() {
+        lock.withLock {
+            unwrapped.removeAll()
+            activeId = nil
         }
     }
 

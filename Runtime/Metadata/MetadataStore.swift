@@ -51,12 +51,22 @@ public final class MetadataStore: Sendable {
     }
 
     private func associatedData(_ kind: String, _ workspace: String, _ name: String, _ keyId: String) -> Data {
+        Self.associatedData(tenant: tenant, kind, workspace, name, keyId)
+    }
+
+    static func associatedData(tenant: String, _ kind: String, _ workspace: String, _ name: String, _ keyId: String) -> Data {
         Data("vpt-metadata-v1\n\(tenant)\n\(kind)\n\(workspace)\n\(name)\n\(keyId)".utf8)
     }
 
+    /// Drops the unwrapped data keys (the CMK was disabled); `reload()` brings them back.
+    public func lock() { keys.forget() }
+
+    /// Unwraps the data keys again (after the CMK was re-enabled).
+    public func reload() throws { try keys.load(pool) }
+
     /// Encrypts and stores a value (replacing any previous one).
     public func put(kind: String, workspace: String, name: String, value: Data) throws {
-        let (keyId, key) = try keys.active()
+        let (keyId, key) = try keys.active(pool)
         let sealed = try AES.GCM.seal(value, using: key, authenticating: associatedData(kind, workspace, name, keyId))
         try pool.write { db in
             try db.execute(

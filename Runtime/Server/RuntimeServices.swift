@@ -37,20 +37,24 @@ public enum RuntimeServices {
     public static func controlPlane(_ config: RuntimeConfig, port: Int? = nil, logger: Logger) throws -> some ApplicationProtocol {
         guard let cmk = KMSKeyRef(arn: config.controlPlane.cmkArn) else { throw StartupError.badConfig("controlPlane.cmkArn") }
         let home = URL(fileURLWithPath: config.accountsRoot).deletingLastPathComponent()
+        let kms = try LocalKMS(home: home)
         let store = try MetadataStore(
             url: URL(fileURLWithPath: config.controlPlane.dataDirectory).appendingPathComponent("metadata.sqlite"), tenant: config.tenant,
-            cmk: cmk, kms: try LocalKMS(home: home), caller: config.controlPlane.roleArn)
+            cmk: cmk, kms: kms, caller: config.controlPlane.roleArn)
         let state = try ControlPlaneState(store: store, tenant: config.tenant, bootstrap: config.principals)
         let metrics = RequestMetrics()
+        let cmkGuard = CMKGuard()
+        let watcher = CMKWatcher(guardState: cmkGuard, store: store, kms: kms, cmk: cmk, tenant: config.tenant, logger: logger)
         let router = Router()
         router.add(middleware: MetricsMiddleware(metrics: metrics))
+        router.add(middleware: CMKGuardMiddleware(guardState: cmkGuard))
         ControlPlaneController(
             state: state, tenant: config.tenant, adminKeySHA256: config.controlPlane.adminKeySHA256,
             internalTokenSHA256: config.controlPlane.internalTokenSHA256, metrics: metrics
         ).addRoutes(to: router)
         return Application(
             router: router, configuration: .init(address: .hostname("127.0.0.1", port: port ?? config.controlPlane.port), serverName: "vpt-control-plane"),
-            logger: logger)
+            services: [watcher], logger: logger)
     }
 
     /// Everything the data plane needs, opened: session, store, cache, access list.
@@ -94,7 +98,7 @@ public enum RuntimeServices {
         let token = try readSecret(config.dataPlane.internalTokenFile)
         let url = controlPlaneURL ?? URL(string: "http://127.0.0.1:\(config.controlPlane.port)/")!
         return DataPlaneParts(
-            controller: DataPlaneController(features: features, ingest: ingest, metrics: metrics),
+            controller: DataPlaneController(features: features, ingest: ingest, metrics: metrics, internalTokenSHA256: APIKeyFormat.hash(token)),
             poller: SnapshotPoller(controlPlane: url, token: token, access: access), access: access)
     }
 

@@ -94,16 +94,30 @@ public struct ControlPlaneController: Sendable {
         }
         router.get("/v1/api-keys") { request, _ -> Response in
             try requireAdmin(try await caller(request))
-            // Metadata only: the hash never leaves the control plane.
+            // Metadata only: the hash never leaves the control plane (a 12-digit fingerprint does).
             let formatter = ISO8601DateFormatter()
             let keys = try await state.apiKeys().sorted { ($0.serviceAccount, $0.createdAt) < ($1.serviceAccount, $1.createdAt) }
             let list: [[String: Any]] = keys.map { key in
-                var entry: [String: Any] = ["id": key.id, "serviceAccount": key.serviceAccount, "createdAt": formatter.string(from: key.createdAt)]
+                var entry: [String: Any] = [
+                    "id": key.id, "serviceAccount": key.serviceAccount, "createdAt": formatter.string(from: key.createdAt),
+                    // 48 bits of the key's hash: joins the data plane's usage, tells nothing of the key.
+                    "fingerprint": String(key.sha256.prefix(12)),
+                ]
                 if let expires = key.expiresAt { entry["expiresAt"] = formatter.string(from: expires) }
                 if let revoked = key.revokedAt { entry["revokedAt"] = formatter.string(from: revoked) }
                 return entry
             }
             return JSONBody.response(["apiKeys": list])
+        }
+        router.patch("/v1/api-keys/:id") { request, context -> Response in
+            try requireAdmin(try await caller(request))
+            let decoder = JSONDecoder()
+            decoder.dateDecodingStrategy = .iso8601
+            guard let body = try? decoder.decode(ExpiryBody.self, from: Data(buffer: try await request.body.collect(upTo: 4096))) else {
+                throw APIError.badRequest("body: expected {\"expiresAt\": \"<ISO 8601 time>\"}")
+            }
+            try await state.setAPIKeyExpiry(id: try context.parameters.require("id"), expiresAt: body.expiresAt)
+            return Response(status: .noContent)
         }
         router.delete("/v1/api-keys/:id") { request, context -> Response in
             try requireAdmin(try await caller(request))
@@ -125,7 +139,7 @@ public struct ControlPlaneController: Sendable {
             guard let token = AuthorizationHeader.bearer(request), APIKeyFormat.hash(token) == internalTokenSHA256 else {
                 throw APIError.unauthorized("the data plane token is missing or wrong")
             }
-            let snapshot = await state.snapshot
+            let snapshot = try await state.currentSnapshot()
             // The data plane polls twice a second; most polls find nothing new.
             if request.uri.queryParameters.get("since").flatMap(Int64.init) == snapshot.version {
                 return Response(status: .noContent)
@@ -158,4 +172,9 @@ struct NameBody: Codable {
 
 struct RoleBody: Codable {
     var role: String
+}
+
+/// `PATCH /v1/api-keys/{id}` body.
+struct ExpiryBody: Decodable {
+    var expiresAt: Date
 }

@@ -31,6 +31,9 @@ public actor ControlPlaneState {
     private let store: MetadataStore
     private let tenant: String
     private(set) var snapshot: ControlPlaneSnapshot
+    /// The earliest future expiry of a live API key when the snapshot was built: once it passes,
+    /// the snapshot is rebuilt so that the expired key drops out of the data plane's access list.
+    private var nextExpiry: Date?
     private static let global = "-"
 
     public init(store: MetadataStore, tenant: String, bootstrap: [PrincipalConfig]) throws {
@@ -49,6 +52,13 @@ public actor ControlPlaneState {
         let version = try store.get(kind: "meta", workspace: Self.global, name: "version").flatMap { Int64(String(decoding: $0, as: UTF8.self)) } ?? 0
         snapshot = try Self.build(store, version: version + 1)
         try store.put(kind: "meta", workspace: Self.global, name: "version", value: Data(String(snapshot.version).utf8))
+        nextExpiry = try Self.nextExpiry(store)
+    }
+
+    static func nextExpiry(_ store: MetadataStore) throws -> Date? {
+        let now = Date()
+        return try store.list(kind: "api_key", workspace: global).map { try JSONDecoder().decode(APIKeyRecord.self, from: $0.value) }
+            .compactMap { $0.revokedAt == nil ? $0.expiresAt : nil }.filter { $0 > now }.min()
     }
 
     private func put(_ kind: String, _ workspace: String, _ name: String, _ value: some Encodable) throws {
@@ -59,8 +69,15 @@ public actor ControlPlaneState {
         try store.get(kind: kind, workspace: workspace, name: name).map { try JSONDecoder().decode(type, from: $0) }
     }
 
+    /// The snapshot, rebuilt first if an API key expired since it was built.
+    public func currentSnapshot() throws -> ControlPlaneSnapshot {
+        if let nextExpiry, nextExpiry <= Date() { try changed() }
+        return snapshot
+    }
+
     private func changed() throws {
         snapshot = try Self.build(store, version: snapshot.version + 1)
+        nextExpiry = try Self.nextExpiry(store)
         try store.put(kind: "meta", workspace: Self.global, name: "version", value: Data(String(snapshot.version).utf8))
     }
 
@@ -166,6 +183,18 @@ public actor ControlPlaneState {
         try put("api_key", Self.global, id, APIKeyRecord(id: id, serviceAccount: serviceAccount, sha256: APIKeyFormat.hash(key), createdAt: Date(), expiresAt: expiresAt))
         try changed()
         return (id, key)
+    }
+
+    /// Sets when a live key stops working (key rotation's grace window). A key never gets a later
+    /// expiry than it had.
+    public func setAPIKeyExpiry(id: String, expiresAt: Date) throws {
+        guard var record = try get(APIKeyRecord.self, "api_key", Self.global, id) else {
+            throw APIError.notFound("API key '\(id)' does not exist")
+        }
+        guard record.revokedAt == nil else { throw APIError(.conflict, "API key '\(id)' is revoked") }
+        record.expiresAt = min(record.expiresAt ?? expiresAt, expiresAt)
+        try put("api_key", Self.global, id, record)
+        try changed()
     }
 
     public func revokeAPIKey(id: String) throws {

@@ -7,6 +7,10 @@ public final class AccessList: @unchecked Sendable {
     private let lock = NSLock()
     private var snapshot: ControlPlaneSnapshot?
     private var byKeyHash: [String: PrincipalAccess] = [:]
+    /// Why serving is suspended (the control plane reported the tenant's CMK unavailable).
+    private var suspension: String?
+    /// When each key (by the first 12 hex digits of its hash, its fingerprint) was last accepted.
+    private var used: [String: Date] = [:]
     public let tenant: String
 
     public init(tenant: String) { self.tenant = tenant }
@@ -20,8 +24,24 @@ public final class AccessList: @unchecked Sendable {
         lock.withLock {
             snapshot = new
             byKeyHash = index
+            suspension = nil
         }
     }
+
+    /// Stops serving with `reason` until the control plane answers again: the repository and
+    /// access rules come from metadata that the tenant's CMK protects (crypto-shredding).
+    public func suspend(_ reason: String) {
+        lock.withLock {
+            suspension = reason
+            snapshot = nil
+            byKeyHash = [:]
+        }
+    }
+
+    public var suspended: String? { lock.withLock { suspension } }
+
+    /// Last accepted use per key fingerprint (first 12 hex digits of the key's SHA-256).
+    public func lastUsed() -> [String: Date] { lock.withLock { used } }
 
     public func repo(_ workspace: String) -> FeatureRepo? { lock.withLock { snapshot?.repos[workspace] } }
 
@@ -31,8 +51,15 @@ public final class AccessList: @unchecked Sendable {
         if let claimed = APIKeyFormat.parse(key)?.tenant, claimed != tenant {
             throw APIError.unauthorized("the API key is not valid for this tenant")
         }
+        if let reason = suspended { throw APIError.unavailable(reason) }
         guard isLoaded else { throw APIError.unavailable("the feature server is starting; access rules are not loaded yet") }
-        guard let principal = lock.withLock({ byKeyHash[APIKeyFormat.hash(key)] }) else {
+        let hash = APIKeyFormat.hash(key)
+        let now = Date()
+        guard let principal = lock.withLock({ () -> PrincipalAccess? in
+            let found = byKeyHash[hash]
+            if found != nil { used[String(hash.prefix(12))] = now }
+            return found
+        }) else {
             throw APIError.unauthorized("the API key is not valid (unknown, revoked or expired)")
         }
         guard let held = principal.roles[workspace].flatMap(AccessRole.init(rawValue:)), held >= minimum else {

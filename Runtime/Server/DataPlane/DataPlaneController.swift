@@ -7,11 +7,14 @@ public struct DataPlaneController: Sendable {
     let features: FeatureServer
     let ingest: IngestService
     let metrics: RequestMetrics
+    /// SHA-256 of the internal token: operators' tools read key usage with it.
+    let internalTokenSHA256: String
 
-    public init(features: FeatureServer, ingest: IngestService, metrics: RequestMetrics) {
+    public init(features: FeatureServer, ingest: IngestService, metrics: RequestMetrics, internalTokenSHA256: String = "") {
         self.features = features
         self.ingest = ingest
         self.metrics = metrics
+        self.internalTokenSHA256 = internalTokenSHA256
     }
 
     public func addRoutes(to router: Router<some RequestContext>) {
@@ -22,6 +25,13 @@ public struct DataPlaneController: Sendable {
         }
         router.get("/metrics") { _, _ in
             Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(string: metrics.prometheusText())))
+        }
+        router.get("/internal/v1/key-usage") { request, _ -> Response in
+            guard !internalTokenSHA256.isEmpty, let token = AuthorizationHeader.bearer(request), APIKeyFormat.hash(token) == internalTokenSHA256 else {
+                throw APIError.unauthorized("the internal token is missing or wrong")
+            }
+            let formatter = ISO8601DateFormatter()
+            return JSONBody.response(["lastUsed": features.access.lastUsed().mapValues { formatter.string(from: $0) }])
         }
         router.post("/api/v1/feature-service/get-features") { request, _ -> Response in
             let body = try await JSONBody.object(request)

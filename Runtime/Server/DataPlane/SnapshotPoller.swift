@@ -29,7 +29,13 @@ public struct SnapshotPoller: Sendable {
         request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
         guard let (data, response) = try? await URLSession.shared.data(for: request) else { return false }
         switch (response as? HTTPURLResponse)?.statusCode {
-        case 204: return true
+        case 204:
+            // Unchanged; after a suspension the next snapshot arrives as 200 (version reset below).
+            return true
+        case 503:
+            let message = (try? JSONSerialization.jsonObject(with: data) as? [String: Any])?["message"] as? String
+            access.suspend(message ?? "the control plane cannot read the tenant's metadata")
+            return false
         case 200:
             guard let snapshot = try? JSONDecoder().decode(ControlPlaneSnapshot.self, from: data) else { return false }
             access.update(snapshot)
