@@ -13,6 +13,7 @@ let package = Package(
     products: [
         .executable(name: "vpt", targets: ["vpt"]),
         .executable(name: "vpt-bench", targets: ["VPTBenchmarks"]),
+        .executable(name: "vpt-keys-bench", targets: ["VPTKeysBenchmarks"]),
         .executable(name: "vpt-runtime", targets: ["vpt-runtime"]),
         .executable(name: "vpt-noop-server", targets: ["vpt-noop-server"]),
     ],
@@ -141,6 +142,14 @@ let package = Package(
             name: "VPTBenchmarks",
             dependencies: ["VPTModel", "VPTState", "VPTEngine"],
             path: "Benchmarks/Provisioning",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "VPTKeysBenchmarks",
+            dependencies: [
+                "VPTEngine", "VPTMetadata", "VPTLocalCloud", "VPTContract", .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            path: "Benchmarks/Keys",
             swiftSettings: swiftSettings
         ),
         // The serving benchmark's ceiling: the same framework answering a fixed 50-feature body.

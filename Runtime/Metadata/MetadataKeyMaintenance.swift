@@ -89,7 +89,7 @@ public struct MetadataKeyMaintenance: Sendable {
     /// Seals every record again under a new data key (wrapped by the primary CMK version) and
     /// deletes data keys nothing refers to any more. A re-run after a crash continues with the
     /// records still under older keys. Returns records and plaintext bytes re-encrypted.
-    public func reencrypt(batchSize: Int = 500) throws -> (records: Int, bytes: Int) {
+    public func reencrypt(batchSize: Int = 2_000) throws -> (records: Int, bytes: Int) {
         let db = try open()
         let pending = try db.read { db in
             try Int.fetchOne(
@@ -123,16 +123,26 @@ public struct MetadataKeyMaintenance: Sendable {
         }
         let target = try key(activeId)
         var records = 0, bytes = 0
+        // Walk the table once in rowid order: re-selecting "not yet under the active key" from the
+        // start for every batch would rescan the records already done (quadratic).
+        var lastRowid: Int64 = 0
         while true {
             let batch = try db.read { db in
                 try Row.fetchAll(
-                    db, sql: "SELECT kind, workspace, name, dataKeyId, ciphertext FROM metadata_record WHERE dataKeyId <> ? LIMIT ?",
-                    arguments: [activeId, batchSize])
+                    db,
+                    sql: """
+                        SELECT rowid, kind, workspace, name, dataKeyId, ciphertext FROM metadata_record
+                        WHERE rowid > ? ORDER BY rowid LIMIT ?
+                        """,
+                    arguments: [lastRowid, batchSize])
             }
-            if batch.isEmpty { break }
-            var updates: [(Data, String, String, String, String)] = []
+            guard let last = batch.last else { break }
+            lastRowid = last["rowid"]
+            var updates: [(Data, Int64, String)] = []
             for row in batch {
-                let kind: String = row["kind"], workspace: String = row["workspace"], name: String = row["name"], old: String = row["dataKeyId"]
+                let old: String = row["dataKeyId"]
+                guard old != activeId else { continue }
+                let kind: String = row["kind"], workspace: String = row["workspace"], name: String = row["name"]
                 let plain: Data
                 do {
                     plain = try AES.GCM.open(
@@ -145,19 +155,29 @@ public struct MetadataKeyMaintenance: Sendable {
                 }
                 let sealed = try AES.GCM.seal(
                     plain, using: target, authenticating: MetadataStore.associatedData(tenant: tenant, kind, workspace, name, activeId))
-                updates.append((sealed.combined!, kind, workspace, name, old))
+                updates.append((sealed.combined!, row["rowid"], old))
                 bytes += plain.count
             }
+            guard !updates.isEmpty else { continue }
             try db.write { db in
-                for (ciphertext, kind, workspace, name, old) in updates {
-                    // Only if the control plane did not rewrite the record meanwhile.
-                    try db.execute(
-                        sql: "UPDATE metadata_record SET dataKeyId = ?, ciphertext = ? WHERE kind = ? AND workspace = ? AND name = ? AND dataKeyId = ?",
-                        arguments: [activeId, ciphertext, kind, workspace, name, old])
+                // Only if the control plane did not rewrite the record meanwhile.
+                let statement = try db.makeStatement(sql: "UPDATE metadata_record SET dataKeyId = ?, ciphertext = ? WHERE rowid = ? AND dataKeyId = ?")
+                for (ciphertext, rowid, old) in updates {
+                    try statement.execute(arguments: [activeId, ciphertext, rowid, old])
                 }
             }
             records += updates.count
             FaultInjection.hit("cmk-reencrypt.after-batch")
+        }
+        // Records the control plane wrote meanwhile under an older key (it re-reads the active key
+        // on every write, so only writes racing the switch): one more pass catches them.
+        let stragglers = try db.read { db in
+            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM metadata_record WHERE dataKeyId <> ?", arguments: [activeId]) ?? 0
+        }
+        if stragglers > 0 {
+            let more = try reencrypt(batchSize: batchSize)
+            records += more.records
+            bytes += more.bytes
         }
         try db.write { db in
             try db.execute(sql: "DELETE FROM data_key WHERE active = 0 AND id NOT IN (SELECT DISTINCT dataKeyId FROM metadata_record)")

@@ -64,28 +64,10 @@ public enum RuntimeServices {
         public let access: AccessList
     }
 
-    public static func dataPlaneParts(_ config: RuntimeConfig, controlPlaneURL: URL? = nil) throws -> DataPlaneParts {
-        let iam = LocalIAM(accountsRoot: URL(fileURLWithPath: config.accountsRoot))
-        let sts = LocalSTS(iam: iam)
-        guard let caller = try SecureFiles.readJSON(AccessKeyCredential.self, from: URL(fileURLWithPath: config.crossAccount.callerCredentialFile)) else {
-            throw StartupError.missingFile(config.crossAccount.callerCredentialFile)
-        }
-        let session = try sts.assumeRole(
-            roleArn: config.crossAccount.roleArn, externalId: config.crossAccount.externalId, sessionName: "\(config.tenant)-data-plane",
-            durationSeconds: config.crossAccount.sessionSeconds, caller: caller)
-        let store: any OnlineStore
-        switch config.onlineStore.kind {
-        case "sqlite":
-            store = try SQLiteOnlineStore(config: config.onlineStore, allowedRegions: config.allowedRegions, session: session, sts: sts, write: true)
-        case "redis":
-            store = try RedisOnlineStore(config: config.onlineStore, allowedRegions: config.allowedRegions, session: session, sts: sts, write: true)
-        default:
-            throw OnlineStoreError.unsupported(config.onlineStore.kind)
-        }
-        guard config.allowedRegions.contains(config.offlineStore.region) else {
-            throw OnlineStoreError.outsideResidency(region: config.offlineStore.region, allowed: config.allowedRegions)
-        }
-        _ = try sts.authorize(session, action: "store:write", resource: "\(config.offlineStore.resource)/ingest")
+    /// - Parameter configPath: where `config` was read from; a credential reload reads it again.
+    public static func dataPlaneParts(_ config: RuntimeConfig, configPath: String? = nil, controlPlaneURL: URL? = nil) throws -> DataPlaneParts {
+        let (opened, identity) = try SwitchableStore.open(config)
+        let store = SwitchableStore(opened, identity: identity)
         let metrics = RequestMetrics()
         let cache =
             config.dataPlane.servingCache.enabled
@@ -98,7 +80,9 @@ public enum RuntimeServices {
         let token = try readSecret(config.dataPlane.internalTokenFile)
         let url = controlPlaneURL ?? URL(string: "http://127.0.0.1:\(config.controlPlane.port)/")!
         return DataPlaneParts(
-            controller: DataPlaneController(features: features, ingest: ingest, metrics: metrics, internalTokenSHA256: APIKeyFormat.hash(token)),
+            controller: DataPlaneController(
+                features: features, ingest: ingest, metrics: metrics, internalTokenSHA256: APIKeyFormat.hash(token),
+                credentials: CredentialReloader(store: store, configPath: configPath)),
             poller: SnapshotPoller(controlPlane: url, token: token, access: access), access: access)
     }
 

@@ -39,7 +39,7 @@ struct DataPlaneCommand: AsyncParsableCommand {
         let config = try RuntimeServices.loadConfig(options.config)
         var logger = Logger(label: "vpt.data-plane")
         logger[metadataKey: "tenant.name"] = "\(config.tenant)"
-        let parts = try RuntimeServices.dataPlaneParts(config)
+        let parts = try RuntimeServices.dataPlaneParts(config, configPath: options.config)
         let app = RuntimeServices.dataPlane(parts, port: config.dataPlane.port, logger: logger)
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await parts.poller.run() }

@@ -14,7 +14,7 @@ import VPTTestSupport
         "cmk-rotate.after-version", "cmk-rotate.after-rewrap", "cmk-reencrypt.after-new-key", "cmk-reencrypt.after-batch",
         "cmk-reencrypt.after-batch#2", "cmk-rotate.before-disable",
     ]
-    static let recordCount = 1_200  // three re-encryption batches of 500
+    static let recordCount = 4_500  // three re-encryption batches of 2,000
 
     struct Fixture {
         var home: URL

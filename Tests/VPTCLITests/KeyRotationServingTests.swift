@@ -2,7 +2,12 @@ import Foundation
 import Testing
 import VPTContract
 import VPTEngine
+import VPTLocalCloud
 import VPTTestSupport
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Key rotation and revocation against a serving tenant: get-features runs without pause while
 /// the CMK is rotated (with and without re-encryption) and an API key is rotated, and no request
@@ -115,12 +120,27 @@ import VPTTestSupport
         usleep(300_000)
         let cmk = try vpt(["keys", "rotate", "keyed", "--cmk"], home: home)
         let reencrypt = try vpt(["keys", "rotate", "keyed", "--cmk", "--reencrypt"], home: home)
+        let credentials = try vpt(["keys", "rotate", "keyed", "--credentials", "--output", "json"], home: home)
         let rotated = try vpt(["keys", "rotate", "keyed", "--api-key", "fraud-scorer", "--grace", "4s", "--output", "json"], home: home)
         usleep(1_000_000)  // the data plane has picked up every change
         let statuses = load.stop()
         #expect(cmk.status == 0 && reencrypt.status == 0 && rotated.status == 0, "\(cmk.stderr)\(reencrypt.stderr)\(rotated.stderr)")
+        #expect(credentials.status == 0, "\(credentials.stdout)\(credentials.stderr)")
+        #expect(credentials.stdout.contains("\"dataPlaneSwitched\" : true") && credentials.stdout.contains("\"externalIdRotated\" : true"))
         #expect(statuses.keys.sorted() == [200], "failed requests during rotation: \(statuses)")
         #expect((statuses[200] ?? 0) >= 20, "the load made only \(statuses) requests")
+
+        // The old external ID and access key no longer open the store; the plan shows no change.
+        let newConfig = try JSONDecoder().decode(RuntimeConfig.self, from: Data(contentsOf: home.appendingPathComponent("tenants/keyed/config/runtime.json")))
+        #expect(newConfig.crossAccount.externalId != keyed.config.crossAccount.externalId)
+        let sts = LocalSTS(iam: LocalIAM(accountsRoot: home.appendingPathComponent("accounts")))
+        let caller = try #require(try SecureFiles.readJSON(AccessKeyCredential.self, from: URL(fileURLWithPath: newConfig.crossAccount.callerCredentialFile)))
+        #expect(throws: (any Error).self) {
+            try sts.assumeRole(roleArn: newConfig.crossAccount.roleArn, externalId: keyed.config.crossAccount.externalId, sessionName: "old", durationSeconds: 900, caller: caller)
+        }
+        _ = try sts.assumeRole(roleArn: newConfig.crossAccount.roleArn, externalId: newConfig.crossAccount.externalId, sessionName: "new", durationSeconds: 900, caller: caller)
+        let plan = try vpt(["plan", "tenant", "keyed", "-f", home.appendingPathComponent("keyed.yaml").path, "--detailed-exitcode"], home: home)
+        #expect(plan.status == 0, "credential rotation left a plan diff: \(plan.stdout)")
 
         // The new key works at once; the old one until its grace window ends, then 401 within 2 s.
         let report = try #require(try JSONSerialization.jsonObject(with: Data(rotated.stdout.utf8)) as? [String: Any])
@@ -158,9 +178,40 @@ import VPTTestSupport
         #expect(wait(keyed, key: third, for: 200, within: 3).0 == 200)
 
         let audit = try vpt(["keys", "audit", "keyed"], home: home)
-        for action in ["cmk.rotate.complete", "api-key.rotate", "api-key.revoke", "cmk.revoke", "cmk.enable"] {
+        for action in ["cmk.rotate.complete", "credentials.rotate.complete", "api-key.rotate", "api-key.revoke", "cmk.revoke", "cmk.enable"] {
             #expect(audit.stdout.contains(action), "\(action) missing from the audit log")
         }
         for secret in [keyed.key, newKey, third, keyed.admin] { #expect(!audit.stdout.contains(secret)) }
+    }
+
+    /// Killed mid-way through a credential rotation, the tenant keeps serving, a data plane that
+    /// restarts from the half-rotated state still opens its store, and a re-run completes.
+    @Test func killedCredentialRotationKeepsServingAndReRunCompletes() throws {
+        let base = 45_500 + Int.random(in: 0..<150) * 10
+        try #require(try vpt(["init", "--port-range", "\(base)-\(base + 9)"], home: home).status == 0)
+        let t = try tenant("crashy")
+        defer { _ = try? vpt(["tenant", "stop", "crashy"], home: home) }
+        let pidFile = home.appendingPathComponent("tenants/crashy/run/data-plane.pid")
+        for point in ["credentials.after-trust", "credentials.after-access-key", "credentials.after-config"] {
+            let killed = try vpt(["keys", "rotate", "crashy", "--credentials"], home: home, environment: ["VPT_FAULT": point])
+            #expect(killed.killedBySignal == SIGKILL, "\(point) not reached: \(killed.stderr)")
+            #expect(getFeatures(t, key: t.key).0 == 200, "serving stopped after a kill at \(point)")
+            // The data plane restarts (a crash of its own) from whatever the kill left behind.
+            let pid = try #require(pid_t(try String(contentsOf: pidFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
+            kill(pid, SIGKILL)
+            usleep(300_000)
+            #expect(wait(t, key: t.key, for: 200, within: 8).0 == 200, "the restarted data plane cannot serve after a kill at \(point)")
+            let rerun = try vpt(["keys", "rotate", "crashy", "--credentials"], home: home)
+            #expect(rerun.status == 0, "\(rerun.stdout)\(rerun.stderr)")
+            #expect(getFeatures(t, key: t.key).0 == 200)
+            let plan = try vpt(["plan", "tenant", "crashy", "-f", home.appendingPathComponent("crashy.yaml").path, "--detailed-exitcode"], home: home)
+            #expect(plan.status == 0, "\(point): \(plan.stdout)")
+            let config = try JSONDecoder().decode(RuntimeConfig.self, from: Data(contentsOf: home.appendingPathComponent("tenants/crashy/config/runtime.json")))
+            let iam = LocalIAM(accountsRoot: home.appendingPathComponent("accounts"))
+            let access = try #require(IAMRole.parse(arn: config.crossAccount.roleArn))
+            #expect(try iam.role(account: access.account, name: access.name)?.trust?.externalIds == [config.crossAccount.externalId])
+            let data = try #require(IAMRole.parse(arn: config.dataPlane.roleArn))
+            #expect(try iam.role(account: data.account, name: data.name)?.accessKeys.count == 1)
+        }
     }
 }

@@ -69,18 +69,21 @@ struct KeysStatusCommand: AsyncParsableCommand {
 
 struct KeysRotateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "rotate", abstract: "Rotate a tenant's CMK (--cmk), every CMK that is due (--due), or a service account's API key (--api-key).")
+        commandName: "rotate",
+        abstract: "Rotate a tenant's CMK (--cmk), every CMK that is due (--due), a service account's API key (--api-key), or the cross-account credentials (--credentials).")
     @OptionGroup var global: GlobalOptions
     @Argument(help: "Tenant name (not with --due).") var name: String?
     @Flag(help: "Add a CMK version and re-wrap every data key under it.") var cmk = false
     @Flag(help: "With --cmk: also re-encrypt every metadata record under a new data key.") var reencrypt = false
     @Flag(help: "Rotate every tenant's CMK older than its rotationDays, and finish interrupted rotations (for cron).") var due = false
     @Option(name: .customLong("api-key"), help: "Service account whose API key to rotate.") var apiKey: String?
+    @Flag(help: "Replace the data plane's access key and the cross-account external ID; the data plane switches without a failed request.")
+    var credentials = false
     @Option(help: "How long the old API keys keep working (24h, 30m, 90s, 7d).") var grace: Duration = Duration(argument: "24h")!
 
     func validate() throws {
-        let modes = [cmk, due, apiKey != nil].filter { $0 }.count
-        guard modes == 1 else { throw ValidationError("choose one of --cmk, --due, --api-key SERVICE_ACCOUNT") }
+        let modes = [cmk, due, apiKey != nil, credentials].filter { $0 }.count
+        guard modes == 1 else { throw ValidationError("choose one of --cmk, --due, --api-key SERVICE_ACCOUNT, --credentials") }
         guard due == (name == nil) else { throw ValidationError(due ? "--due rotates every tenant: give no name" : "name the tenant") }
         guard !reencrypt || cmk else { throw ValidationError("--reencrypt goes with --cmk") }
     }
@@ -88,6 +91,16 @@ struct KeysRotateCommand: AsyncParsableCommand {
     func run() async throws {
         do {
             let keys = try KeyService(home: global.homeURL)
+            if credentials {
+                let report = try keys.rotateCredentials(tenant: name!)
+                if global.output == .json { return Console.json(report) }
+                Console.out(
+                    "Tenant '\(report.tenant)': data plane access key \(report.accessKeyId)\(report.externalIdRotated ? " and a new external ID" : "") in force; "
+                        + "retired \(report.previousAccessKeyIds.joined(separator: ", "))"
+                        + (report.dataPlaneSwitched ? "; the running data plane switched" : "; no data plane running (it uses them when started)")
+                        + String(format: " in %.2f s", report.seconds))
+                return
+            }
             if let apiKey {
                 let report = try keys.rotateAPIKey(tenant: name!, serviceAccount: apiKey, grace: grace.seconds)
                 if global.output == .json { return Console.json(report) }

@@ -10,11 +10,23 @@ public struct DataPlaneController: Sendable {
     /// SHA-256 of the internal token: operators' tools read key usage with it.
     let internalTokenSHA256: String
 
-    public init(features: FeatureServer, ingest: IngestService, metrics: RequestMetrics, internalTokenSHA256: String = "") {
+    let credentials: CredentialReloader?
+
+    public init(
+        features: FeatureServer, ingest: IngestService, metrics: RequestMetrics, internalTokenSHA256: String = "",
+        credentials: CredentialReloader? = nil
+    ) {
         self.features = features
         self.ingest = ingest
         self.metrics = metrics
         self.internalTokenSHA256 = internalTokenSHA256
+        self.credentials = credentials
+    }
+
+    func requireInternal(_ request: Request) throws {
+        guard !internalTokenSHA256.isEmpty, let token = AuthorizationHeader.bearer(request), APIKeyFormat.hash(token) == internalTokenSHA256 else {
+            throw APIError.unauthorized("the internal token is missing or wrong")
+        }
     }
 
     public func addRoutes(to router: Router<some RequestContext>) {
@@ -26,10 +38,18 @@ public struct DataPlaneController: Sendable {
         router.get("/metrics") { _, _ in
             Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(string: metrics.prometheusText())))
         }
+        router.get("/internal/v1/credentials") { request, _ -> Response in
+            try requireInternal(request)
+            guard let credentials else { throw APIError.notFound("credential reload is not configured") }
+            return try JSONBody.encodable(credentials.store.identity)
+        }
+        router.post("/internal/v1/credentials/reload") { request, _ -> Response in
+            try requireInternal(request)
+            guard let credentials else { throw APIError.notFound("credential reload is not configured") }
+            return try JSONBody.encodable(try credentials.reload())
+        }
         router.get("/internal/v1/key-usage") { request, _ -> Response in
-            guard !internalTokenSHA256.isEmpty, let token = AuthorizationHeader.bearer(request), APIKeyFormat.hash(token) == internalTokenSHA256 else {
-                throw APIError.unauthorized("the internal token is missing or wrong")
-            }
+            try requireInternal(request)
             let formatter = ISO8601DateFormatter()
             return JSONBody.response(["lastUsed": features.access.lastUsed().mapValues { formatter.string(from: $0) }])
         }
