@@ -26,6 +26,10 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
+        .package(url: "https://github.com/apple/swift-asn1", from: "1.7.4"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
         // Shared contract between the provisioner and a tenant's runtime: config schema, formats.
@@ -73,6 +77,9 @@ let package = Package(
             dependencies: [
                 "VPTContract", "VPTLocalCloud", "VPTOnlineStore", "VPTMetadata",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -81,7 +88,10 @@ let package = Package(
         ),
         .executableTarget(
             name: "vpt-runtime",
-            dependencies: ["VPTRuntime", "VPTLocalCloud", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: [
+                "VPTRuntime", "VPTLocalCloud", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             path: "Runtime/vpt-runtime",
             swiftSettings: swiftSettings
         ),
@@ -115,6 +125,10 @@ let package = Package(
             dependencies: [
                 "VPTModel", "VPTState", "VPTContract", "VPTLocalCloud", "VPTTemplates", "VPTOnlineStore", "VPTMetadata",
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Mustache", package: "swift-mustache"),
             ],

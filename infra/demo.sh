@@ -19,17 +19,18 @@ export VPT_HOME="${VPT_HOME:-$PWD/.vpt-demo}"
 secrets="$VPT_HOME/tenants/acme-eu/secrets"
 port="$("$VPT" tenant show acme-eu --output json | python3 -c 'import json,sys; print(json.load(sys.stdin)["dataPlanePort"])')"
 key="$(cat "$secrets/health-api-key")"
+ca="$VPT_HOME/tenants/acme-eu/tls/ca.pem"   # the tenant's own CA: its planes serve HTTPS
 now="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
 echo
 echo "Ingest a value for probe 'demo':"
-curl -sS -H "Authorization: Tecton-key $key" \
+curl -sS --cacert "$ca" -H "Authorization: Tecton-key $key" \
     -d "{\"workspace_name\": \"vpt-health\", \"records\": {\"probe_events\": [{\"record\": {\"probe_id\": \"demo\", \"value\": 42, \"ts\": \"$now\"}}]}}" \
-    "http://127.0.0.1:$port/ingest"
+    "https://127.0.0.1:$port/ingest"
 echo
 echo "Feature vector for probe 'demo':"
-curl -sS -H "Authorization: Tecton-key $key" \
+curl -sS --cacert "$ca" -H "Authorization: Tecton-key $key" \
     -d '{"params": {"workspace_name": "vpt-health", "feature_service_name": "probe_service", "join_key_map": {"probe_id": "demo"}, "metadata_options": {"include_names": true, "include_data_types": true, "include_serving_status": true}}}' \
-    "http://127.0.0.1:$port/api/v1/feature-service/get-features"
+    "https://127.0.0.1:$port/api/v1/feature-service/get-features"
 echo
 echo
 echo "The tenant keeps running: \`$VPT tenant endpoints acme-eu\` shows how to call it, \`$VPT tenant stop acme-eu\` stops it."

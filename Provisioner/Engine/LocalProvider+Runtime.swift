@@ -19,6 +19,13 @@ extension LocalProvider {
         return ["path": url.path, "sha256": Hex.sha256(data)]
     }
 
+    /// The tenant CA and the planes' certificates (kept once made; `vpt keys rotate --certs` reissues).
+    func applyCertificates(_ r: DesiredResource) throws -> [String: String] {
+        let pki = TenantPKI(paths: paths, tenant: graph.tenant)
+        try pki.ensure()
+        return ["folder": pki.folder.path, "caFile": pki.caCertificate.path]
+    }
+
     /// The tenant admin API key and the data plane's token: generated once, kept only in the tenant's
     /// secrets folder (0600); the runtime config carries their hashes.
     func applyRuntimeSecrets(_ r: DesiredResource) throws -> [String: String] {

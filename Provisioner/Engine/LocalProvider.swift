@@ -58,6 +58,7 @@ public struct LocalProvider: Sendable {
         case .crossAccountRole: outputs = try applyCrossAccountRole(resource)
         case .onlineStore, .offlineStore: outputs = try applyStore(resource)
         case .runtimeSecrets: outputs = try applyRuntimeSecrets(resource)
+        case .certificates: outputs = try applyCertificates(resource)
         case .runtimeConfig: outputs = try applyRuntimeConfig(resource, dependencies: dependencies)
         case .controlPlane, .dataPlane: outputs = try applyPlane(resource, dependencies: dependencies)
         case .principal: outputs = ["registeredIn": paths.runtimeConfig(graph.tenant).path]
@@ -86,6 +87,9 @@ public struct LocalProvider: Sendable {
             return .retained("customer data at \(attributes["location"] ?? "?") (\(attributes["region"] ?? "?")) is left in place")
         case .runtimeConfig:
             try removeIfPresent(URL(fileURLWithPath: attributes["path"] ?? ""))
+            return .deleted
+        case .certificates:
+            try removeIfPresent(URL(fileURLWithPath: attributes["folder"] ?? ""))
             return .deleted
         case .runtimeSecrets:
             try removeIfPresent(paths.adminKey(graph.tenant))

@@ -10,6 +10,7 @@ public enum ResourceKind: String, Codable, Sendable, CaseIterable {
     case offlineStore = "offline_store"
     case principal
     case runtimeSecrets = "runtime_secrets"
+    case certificates
     case runtimeConfig = "runtime_config"
     case controlPlane = "control_plane"
     case dataPlane = "data_plane"

@@ -38,6 +38,7 @@ struct RuntimeConfigRenderer {
         let offline = StoreConfig(
             kind: customer.offlineStore.kind.rawValue, account: customer.accountId, region: customer.offlineStore.region,
             location: graph.offlineStoreLocation, resource: graph.offlineStoreResource, namespace: tenant)
+        let pki = TenantPKI(paths: paths, tenant: tenant)
         let principals = spec.principals.sorted { ($0.serviceAccount, $0.workspace) < ($1.serviceAccount, $1.workspace) }
         return [
             "tenant": try json(tenant),
@@ -65,6 +66,14 @@ struct RuntimeConfigRenderer {
             "adminKeySHA256": try json(secrets["adminKeySHA256"] ?? ""),
             "internalTokenSHA256": try json(secrets["internalTokenSHA256"] ?? ""),
             "internalTokenFile": try json(paths.internalToken(tenant).path),
+            "internalPort": try json(Int(graph.identity.internalPort) ?? 0),
+            "caFile": try json(pki.caCertificate.path),
+            "controlPlaneCertFile": try json(pki.certificate(.controlPlane).path),
+            "controlPlaneKeyFile": try json(pki.key(.controlPlane).path),
+            "dataPlaneCertFile": try json(pki.certificate(.dataPlane).path),
+            "dataPlaneKeyFile": try json(pki.key(.dataPlane).path),
+            "clientCertFile": try json(pki.certificate(.dataPlaneClient).path),
+            "clientKeyFile": try json(pki.key(.dataPlaneClient).path),
             "principals": try list(principals) {
                 ["serviceAccount": try json($0.serviceAccount), "workspace": try json($0.workspace), "role": try json($0.role.rawValue)]
             },

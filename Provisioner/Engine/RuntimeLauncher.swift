@@ -102,8 +102,11 @@ public struct RuntimeLauncher: Sendable {
     /// Waits until `GET /readyz` answers 200 on a loopback port.
     public func waitReady(_ what: String, port: Int, tenant: String, timeout: TimeInterval = 30) throws {
         let deadline = Date().addingTimeInterval(timeout)
+        // The runtime config says whether the planes speak TLS and which CA to trust.
+        let endpoints = try? TenantEndpoints(paths: paths, tenant: tenant)
+        let scheme = endpoints?.caFile == nil ? "http" : "https"
         while Date() < deadline {
-            if HTTPCall.status(URL(string: "http://127.0.0.1:\(port)/readyz")!) == 200 { return }
+            if HTTPCall.status(URL(string: "\(scheme)://127.0.0.1:\(port)/readyz")!, caFile: endpoints?.caFile) == 200 { return }
             usleep(100_000)
         }
         let log = paths.runDirectory(tenant).appendingPathComponent("\(what.replacingOccurrences(of: " ", with: "-")).log").path
@@ -111,26 +114,31 @@ public struct RuntimeLauncher: Sendable {
     }
 }
 
-/// Small synchronous HTTP calls on loopback for the provisioner (readiness, smoke test).
+/// Small synchronous HTTP calls to tenant processes on loopback for the provisioner (readiness,
+/// smoke test, health, keys): plain sockets for `http`, AsyncHTTPClient for `https`.
 public enum HTTPCall {
     /// The status of a GET, or nil when nothing answered.
-    public static func status(_ url: URL) -> Int? {
-        (try? request("GET", url, body: nil, headers: [:]))?.status
+    public static func status(_ url: URL, caFile: String? = nil) -> Int? {
+        (try? request("GET", url, body: nil, headers: [:], caFile: caFile))?.status
     }
 
     /// One request with a JSON body; returns the status and the decoded JSON (if any).
     public static func request(
-        _ method: String, _ url: URL, body: Any?, headers: [String: String], timeout: TimeInterval = 5
+        _ method: String, _ url: URL, body: Any?, headers: [String: String], timeout: TimeInterval = 5, caFile: String? = nil
     ) throws -> (status: Int, json: Any?) {
         let (status, data) = try raw(
-            method, url, body: body.map { try JSONSerialization.data(withJSONObject: $0) }, headers: headers, timeout: timeout)
+            method, url, body: body.map { try JSONSerialization.data(withJSONObject: $0) }, headers: headers, timeout: timeout, caFile: caFile)
         return (status, try? JSONSerialization.jsonObject(with: data))
     }
 
     /// One request; returns the status and the raw body.
+    /// `https` URLs trust only `caFile` (the tenant CA).
     public static func raw(
-        _ method: String, _ url: URL, body: Data? = nil, headers: [String: String], timeout: TimeInterval = 5
+        _ method: String, _ url: URL, body: Data? = nil, headers: [String: String], timeout: TimeInterval = 5, caFile: String? = nil
     ) throws -> (status: Int, body: Data) {
+        if url.scheme == "https" {
+            return try TLSHTTP.send(method, url: url, headers: headers, body: body, timeout: timeout, caFile: caFile)
+        }
         guard let host = url.host, let port = url.port else { throw LoopbackHTTP.Failure.malformed("\(url) names no host and port") }
         var path = url.path.isEmpty ? "/" : url.path
         if let query = url.query { path += "?" + query }

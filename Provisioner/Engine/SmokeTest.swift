@@ -45,8 +45,9 @@ public struct SmokeTest: Sendable {
     }
 
     func call(_ step: String, _ method: String, port: Int, _ path: String, key: String, body: Any?, accept: Set<Int> = [200]) throws -> Any? {
-        let url = URL(string: "http://127.0.0.1:\(port)\(path)")!
-        let (status, json) = try HTTPCall.request(method, url, body: body, headers: ["Authorization": "Tecton-key \(key)"])
+        let endpoints = try? TenantEndpoints(paths: paths, tenant: tenant)
+        let url = URL(string: "\(endpoints?.caFile == nil ? "http" : "https")://127.0.0.1:\(port)\(path)")!
+        let (status, json) = try HTTPCall.request(method, url, body: body, headers: ["Authorization": "Tecton-key \(key)"], caFile: endpoints?.caFile)
         guard accept.contains(status) else { throw Failure.step(step, status, "\((json as? [String: Any])?["message"] ?? "")") }
         return json
     }

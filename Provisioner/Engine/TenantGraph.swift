@@ -134,12 +134,16 @@ public struct TenantGraph: Sendable {
                 attributes: ["adminKeyFile": paths.adminKey(tenant).path, "tokenFile": paths.internalToken(tenant).path]))
         nodes.append(
             DesiredResource(
+                "certificates", .certificates, dependsOn: ["vendor_account"],
+                attributes: ["folder": paths.tenant(tenant).appendingPathComponent("tls").path, "names": "127.0.0.1,localhost"]))
+        nodes.append(
+            DesiredResource(
                 "runtime_config", .runtimeConfig,
-                dependsOn: ["cmk", "cross_account_role", "online_store", "offline_store", "runtime_secrets", "subnet.a"]
+                dependsOn: ["cmk", "cross_account_role", "online_store", "offline_store", "runtime_secrets", "certificates", "subnet.a"]
                     .filter { $0 != "subnet.a" || !identity.subnetIds.isEmpty },
                 attributes: [
                     "path": paths.runtimeConfig(tenant).path, "controlPlanePort": identity.controlPlanePort,
-                    "dataPlanePort": identity.dataPlanePort,
+                    "dataPlanePort": identity.dataPlanePort, "internalPort": identity.internalPort,
                     "servingCache": "enabled=\(spec.dataPlane.servingCache.enabled),maxAgeSeconds=\(spec.dataPlane.servingCache.maxAgeSeconds),maxEntries=\(spec.dataPlane.servingCache.maxEntries)",
                     "rift": "enabled=\(spec.dataPlane.rift.enabled),region=\(spec.dataPlane.rift.region)",
                     "allowedRegions": customer.residency.allowedRegions.joined(separator: ","),

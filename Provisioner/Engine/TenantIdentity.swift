@@ -17,6 +17,8 @@ public struct TenantIdentity: Sendable, Equatable {
     public var cidr: String
     public var controlPlanePort: String
     public var dataPlanePort: String
+    /// The control plane's mutual-TLS port (the data plane's snapshot).
+    public var internalPort: String
 
     /// Generates (or reads back) every value; writes to the state store.
     public static func establish(tenant: String, spec: TenantSpec, store: StateStore) throws -> TenantIdentity {
@@ -39,7 +41,8 @@ public struct TenantIdentity: Sendable, Equatable {
             cmkKeyId: try value("cmkKeyId") { UUID().uuidString.lowercased() },
             cidr: block.description,
             controlPlanePort: String(try store.allocatePort(tenant: tenant, key: "controlPlanePort")),
-            dataPlanePort: String(try store.allocatePort(tenant: tenant, key: "dataPlanePort")))
+            dataPlanePort: String(try store.allocatePort(tenant: tenant, key: "dataPlanePort")),
+            internalPort: String(try store.allocatePort(tenant: tenant, key: "internalPort")))
     }
 
     /// The values as far as they exist, without writing anything (for `plan`).
@@ -62,6 +65,7 @@ public struct TenantIdentity: Sendable, Equatable {
             vpcId: values["vpcId"] ?? unknown,
             subnetIds: (0..<subnetCount).map { values["subnetId.\($0)"] ?? unknown },
             cmkKeyId: values["cmkKeyId"] ?? unknown, cidr: cidr,
-            controlPlanePort: values["controlPlanePort"] ?? unknown, dataPlanePort: values["dataPlanePort"] ?? unknown)
+            controlPlanePort: values["controlPlanePort"] ?? unknown, dataPlanePort: values["dataPlanePort"] ?? unknown,
+            internalPort: values["internalPort"] ?? unknown)
     }
 }

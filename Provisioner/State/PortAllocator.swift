@@ -28,7 +28,7 @@ extension StateStore {
                 return port
             }
             let used = Set(
-                try String.fetchAll(db, sql: "SELECT value FROM tenant_value WHERE key IN ('controlPlanePort', 'dataPlanePort')")
+                try String.fetchAll(db, sql: "SELECT value FROM tenant_value WHERE key IN ('controlPlanePort', 'dataPlanePort', 'internalPort')")
                     .compactMap { Int($0) })
             // Skip ports some other program (or another fleet) already listens on.
             guard let port = range.first(where: { !used.contains($0) && Self.isFree($0) }) else {

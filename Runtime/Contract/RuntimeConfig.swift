@@ -13,6 +13,24 @@ public struct RuntimeConfig: Codable, Sendable, Equatable {
     public var offlineStore: StoreConfig
     public var crossAccount: CrossAccountConfig
     public var principals: [PrincipalConfig]
+    /// TLS for both planes; absent in configs written before TLS (they serve plain HTTP).
+    public var tls: TLSConfig?
+}
+
+/// The tenant's certificates (PEM files in `tenants/NAME/tls/`) and the control plane's
+/// mutual-TLS port, where the data plane fetches its snapshot with its client certificate.
+public struct TLSConfig: Codable, Sendable, Equatable {
+    /// The tenant CA: clients trust it; the control plane's internal port accepts client
+    /// certificates it issued.
+    public var caFile: String
+    public var controlPlaneCertFile: String
+    public var controlPlaneKeyFile: String
+    public var dataPlaneCertFile: String
+    public var dataPlaneKeyFile: String
+    /// The data plane's client certificate for the internal port.
+    public var clientCertFile: String
+    public var clientKeyFile: String
+    public var internalPort: Int
 }
 
 /// Control plane process settings.

@@ -1,5 +1,7 @@
 import Foundation
 import Hummingbird
+import HummingbirdTLS
+import ServiceLifecycle
 import Logging
 import VPTContract
 import VPTLocalCloud
@@ -33,8 +35,9 @@ public enum RuntimeServices {
         return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
-    /// The control plane application (router and state), not yet running.
-    public static func controlPlane(_ config: RuntimeConfig, port: Int? = nil, logger: Logger) throws -> some ApplicationProtocol {
+    /// The control plane's services, not yet running: the public API (HTTPS when the tenant has
+    /// TLS), the mutual-TLS internal listener for the data plane's snapshot, and the CMK watcher.
+    public static func controlPlane(_ config: RuntimeConfig, port: Int? = nil, logger: Logger) throws -> [any Service] {
         guard let cmk = KMSKeyRef(arn: config.controlPlane.cmkArn) else { throw StartupError.badConfig("controlPlane.cmkArn") }
         let home = URL(fileURLWithPath: config.accountsRoot).deletingLastPathComponent()
         let kms = try LocalKMS(home: home)
@@ -45,16 +48,34 @@ public enum RuntimeServices {
         let metrics = RequestMetrics()
         let cmkGuard = CMKGuard()
         let watcher = CMKWatcher(guardState: cmkGuard, store: store, kms: kms, cmk: cmk, tenant: config.tenant, logger: logger)
+        let controller = ControlPlaneController(
+            state: state, tenant: config.tenant, adminKeySHA256: config.controlPlane.adminKeySHA256,
+            internalTokenSHA256: config.controlPlane.internalTokenSHA256, metrics: metrics)
         let router = Router()
         router.add(middleware: MetricsMiddleware(metrics: metrics))
         router.add(middleware: CMKGuardMiddleware(guardState: cmkGuard))
-        ControlPlaneController(
-            state: state, tenant: config.tenant, adminKeySHA256: config.controlPlane.adminKeySHA256,
-            internalTokenSHA256: config.controlPlane.internalTokenSHA256, metrics: metrics
-        ).addRoutes(to: router)
-        return Application(
-            router: router, configuration: .init(address: .hostname("127.0.0.1", port: port ?? config.controlPlane.port), serverName: "vpt-control-plane"),
-            services: [watcher], logger: logger)
+        controller.addRoutes(to: router)
+        let address = BindAddress.hostname("127.0.0.1", port: port ?? config.controlPlane.port)
+        guard let tls = config.tls else {
+            controller.addInternalRoutes(to: router)
+            return [
+                Application(router: router, configuration: .init(address: address, serverName: "vpt-control-plane"), services: [watcher], logger: logger)
+            ]
+        }
+        let serverCertificate = ReloadingCertificate(certificateFile: tls.controlPlaneCertFile, keyFile: tls.controlPlaneKeyFile)
+        let internalRouter = Router()
+        internalRouter.add(middleware: MetricsMiddleware(metrics: metrics))
+        internalRouter.add(middleware: CMKGuardMiddleware(guardState: cmkGuard))
+        controller.addInternalRoutes(to: internalRouter)
+        return [
+            Application(
+                router: router, server: try .tls(.http1(), tlsConfiguration: try serverCertificate.serverConfiguration()),
+                configuration: .init(address: address, serverName: "vpt-control-plane"), services: [watcher], logger: logger),
+            Application(
+                router: internalRouter, server: try .tls(.http1(), tlsConfiguration: try serverCertificate.serverConfiguration(clientCA: tls.caFile)),
+                configuration: .init(address: .hostname("127.0.0.1", port: tls.internalPort), serverName: "vpt-control-plane-internal"),
+                logger: logger),
+        ]
     }
 
     /// Everything the data plane needs, opened: session, store, cache, access list.
@@ -62,6 +83,7 @@ public enum RuntimeServices {
         public let controller: DataPlaneController
         public let poller: SnapshotPoller
         public let access: AccessList
+        public let tls: TLSConfig?
     }
 
     /// - Parameter configPath: where `config` was read from; a credential reload reads it again.
@@ -78,19 +100,26 @@ public enum RuntimeServices {
         let features = FeatureServer(access: access, store: store, cache: cache, metrics: metrics)
         let ingest = IngestService(access: access, store: store, cache: cache, offlineLog: offline, metrics: metrics)
         let token = try readSecret(config.dataPlane.internalTokenFile)
-        let url = controlPlaneURL ?? URL(string: "http://127.0.0.1:\(config.controlPlane.port)/")!
+        let url = controlPlaneURL ?? (config.tls.map { URL(string: "https://127.0.0.1:\($0.internalPort)/")! } ?? URL(string: "http://127.0.0.1:\(config.controlPlane.port)/")!)
         return DataPlaneParts(
             controller: DataPlaneController(
                 features: features, ingest: ingest, metrics: metrics, internalTokenSHA256: APIKeyFormat.hash(token),
                 credentials: CredentialReloader(store: store, configPath: configPath)),
-            poller: SnapshotPoller(controlPlane: url, token: token, access: access), access: access)
+            poller: SnapshotPoller(
+                controlPlane: url, token: token, access: access,
+                tls: config.tls.map { SnapshotPoller.ClientTLS(caFile: $0.caFile, certificate: ReloadingCertificate(certificateFile: $0.clientCertFile, keyFile: $0.clientKeyFile)) }),
+            access: access, tls: config.tls)
     }
 
-    public static func dataPlane(_ parts: DataPlaneParts, port: Int, logger: Logger) -> some ApplicationProtocol {
+    public static func dataPlane(_ parts: DataPlaneParts, port: Int, logger: Logger) throws -> any Service {
         let router = Router()
         router.add(middleware: MetricsMiddleware(metrics: parts.controller.metrics))
         parts.controller.addRoutes(to: router)
+        let configuration = ApplicationConfiguration(address: .hostname("127.0.0.1", port: port), serverName: "vpt-data-plane")
+        guard let tls = parts.tls else { return Application(router: router, configuration: configuration, logger: logger) }
+        let certificate = ReloadingCertificate(certificateFile: tls.dataPlaneCertFile, keyFile: tls.dataPlaneKeyFile)
         return Application(
-            router: router, configuration: .init(address: .hostname("127.0.0.1", port: port), serverName: "vpt-data-plane"), logger: logger)
+            router: router, server: try .tls(.http1(), tlsConfiguration: try certificate.serverConfiguration()), configuration: configuration,
+            logger: logger)
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import ServiceLifecycle
 import VPTRuntime
 
 /// `vpt-runtime`: one tenant's control plane or data plane, configured by its rendered runtime config.
@@ -25,8 +26,8 @@ struct ControlPlaneCommand: AsyncParsableCommand {
         let config = try RuntimeServices.loadConfig(options.config)
         var logger = Logger(label: "vpt.control-plane")
         logger[metadataKey: "tenant.name"] = "\(config.tenant)"
-        let app = try RuntimeServices.controlPlane(config, logger: logger)
-        try await app.runService()
+        let services = try RuntimeServices.controlPlane(config, logger: logger)
+        try await ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)).run()
     }
 }
 
@@ -40,12 +41,7 @@ struct DataPlaneCommand: AsyncParsableCommand {
         var logger = Logger(label: "vpt.data-plane")
         logger[metadataKey: "tenant.name"] = "\(config.tenant)"
         let parts = try RuntimeServices.dataPlaneParts(config, configPath: options.config)
-        let app = RuntimeServices.dataPlane(parts, port: config.dataPlane.port, logger: logger)
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { await parts.poller.run() }
-            group.addTask { try await app.runService() }
-            try await group.next()
-            group.cancelAll()
-        }
+        let app = try RuntimeServices.dataPlane(parts, port: config.dataPlane.port, logger: logger)
+        try await ServiceGroup(configuration: .init(services: [app, parts.poller], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)).run()
     }
 }

@@ -37,7 +37,7 @@ import VPTTestSupport
         #expect(Set(blocks.values).count == names.count)
         #expect(Set(blocks.values.map(\.description)) == Set((0..<6).map { "10.\($0).0.0/16" }))
         let ports = try names.flatMap { try store.values(tenant: $0).filter { $0.key.hasSuffix("Port") }.map(\.value) }
-        #expect(Set(ports).count == names.count * 2)
+        #expect(Set(ports).count == names.count * 3)  // control plane, data plane, internal (mutual TLS)
         let check = try store.pool.read { db in try String.fetchOne(db, sql: "PRAGMA integrity_check") }
         #expect(check == "ok")
         #expect(try store.tenants().allSatisfy { $0.status == .ready })

@@ -18,7 +18,7 @@ import VPTTestSupport
         "provider.end:control_plane", "apply.before:data_plane", "provider.begin:data_plane", "provider.begin:principal",
         "apply.after:principal.fraud-scorer.prod",
         "file.before-rename#1", "file.before-rename#6", "file.before-rename#11", "file.before-rename#16",
-        "runtime_secrets.after-admin-key",
+        "runtime_secrets.after-admin-key", "certificates.after-ca-key", "certificates.after-leaf-key#2", "provider.end:certificates",
     ]
 
     /// Relative paths of everything vpt created, with generated ids replaced by their names, so two

@@ -61,7 +61,7 @@ import VPTTestSupport
         let pending = try vpt(args, home: home)
         #expect(pending.status == 2)
         #expect(pending.stdout.contains("+ vpc"))
-        #expect(pending.stdout.contains("Plan: 15 to create, 0 to update, 0 to replace, 0 to delete."))
+        #expect(pending.stdout.contains("Plan: 16 to create, 0 to update, 0 to replace, 0 to delete."))
         #expect(try vpt(["provision", "tenant", "acme-eu", "-f", examplePath("acme-eu.yaml")], home: home).status == 0)
         let clean = try vpt(args, home: home)
         #expect(clean.status == 0)

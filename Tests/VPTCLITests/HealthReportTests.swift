@@ -80,9 +80,10 @@ import VPTTestSupport
     }
 
     @discardableResult
-    func call(_ method: String, _ port: Int, _ path: String, key: String, body: Any? = nil) throws -> (Int, [String: Any]) {
+    func call(_ method: String, _ config: RuntimeConfig, _ port: Int, _ path: String, key: String, body: Any? = nil) throws -> (Int, [String: Any]) {
         let (status, json) = try HTTPCall.request(
-            method, URL(string: "http://127.0.0.1:\(port)\(path)")!, body: body, headers: ["Authorization": "Tecton-key \(key)"])
+            method, URL(string: "https://127.0.0.1:\(port)\(path)")!, body: body, headers: ["Authorization": "Tecton-key \(key)"],
+            caFile: config.tls?.caFile)
         return (status, json as? [String: Any] ?? [:])
     }
 
@@ -203,14 +204,14 @@ import VPTTestSupport
                               "ttlSeconds": 3600, "online": true, "offline": true]],
             "featureServices": [["name": "svc", "featureViews": ["user_tx"]]],
         ]
-        #expect(try call("POST", config.controlPlane.port, "/v1/workspaces/prod/apply", key: admin, body: repo).0 == 200)
-        #expect(try call("PUT", config.controlPlane.port, "/v1/workspaces/prod/role-bindings/fraud-scorer", key: admin, body: ["role": "owner"]).0 == 204)
-        let key = try #require(try call("POST", config.controlPlane.port, "/v1/service-accounts/fraud-scorer/api-keys", key: admin).1["key"] as? String)
+        #expect(try call("POST", config, config.controlPlane.port, "/v1/workspaces/prod/apply", key: admin, body: repo).0 == 200)
+        #expect(try call("PUT", config, config.controlPlane.port, "/v1/workspaces/prod/role-bindings/fraud-scorer", key: admin, body: ["role": "owner"]).0 == 204)
+        let key = try #require(try call("POST", config, config.controlPlane.port, "/v1/service-accounts/fraud-scorer/api-keys", key: admin).1["key"] as? String)
         let canary = "canary-\(UUID().uuidString.prefix(8))"
         let record: [String: Any] = ["user_id": "7", "merchant": canary, "ts": ISO8601DateFormatter().string(from: Date())]
         var status = 0
         for _ in 0..<40 where status != 200 {  // the data plane learns the new key within a second
-            status = try call("POST", config.dataPlane.port, "/ingest", key: key, body: ["workspace_name": "prod", "records": ["tx": [["record": record]]]]).0
+            status = try call("POST", config, config.dataPlane.port, "/ingest", key: key, body: ["workspace_name": "prod", "records": ["tx": [["record": record]]]]).0
             if status != 200 { usleep(100_000) }
         }
         #expect(status == 200)
@@ -232,10 +233,10 @@ import VPTTestSupport
         #expect(leaked.check("leaky", "residency.control-plane-scan").observed.contains("feature 'merchant'"))
 
         // An API key that expires within 14 days is named.
-        #expect(try call("POST", config.controlPlane.port, "/v1/service-accounts/fraud-scorer/api-keys?ttl_seconds=86400", key: admin).0 == 201)
+        #expect(try call("POST", config, config.controlPlane.port, "/v1/service-accounts/fraud-scorer/api-keys?ttl_seconds=86400", key: admin).0 == 201)
         let expiring = try health(["leaky"])
         #expect(expiring.check("leaky", "keys.expiry").status == "warn")
-        #expect(expiring.check("leaky", "keys.expiry").observed.contains("1 of 3 live API keys expire soon"))
+        #expect(expiring.check("leaky", "keys.expiry").observed.contains("1 expire soon (of 3 live API keys and 4 certificates)"))
     }
 
     @Test func fleetWithoutRuntimeIsUnknownAndBadArgumentsAreRefused() throws {

@@ -16,9 +16,10 @@ import VPTTestSupport
 @Suite(.serialized) struct KeyRotationServingTests {
     let home = temporaryDirectory("keyserve")
 
-    func call(_ method: String, _ port: Int, _ path: String, key: String, body: Any? = nil) throws -> (Int, [String: Any]) {
+    func call(_ method: String, _ config: RuntimeConfig, _ port: Int, _ path: String, key: String, body: Any? = nil) throws -> (Int, [String: Any]) {
         let (status, json) = try HTTPCall.request(
-            method, URL(string: "http://127.0.0.1:\(port)\(path)")!, body: body, headers: ["Authorization": "Tecton-key \(key)"], timeout: 5)
+            method, URL(string: "https://127.0.0.1:\(port)\(path)")!, body: body, headers: ["Authorization": "Tecton-key \(key)"], timeout: 5,
+            caFile: config.tls?.caFile)
         return (status, json as? [String: Any] ?? [:])
     }
 
@@ -48,14 +49,14 @@ import VPTTestSupport
                               "ttlSeconds": 3600, "online": true, "offline": true]],
             "featureServices": [["name": "svc", "featureViews": ["user_tx"]]],
         ]
-        try #require(try call("POST", config.controlPlane.port, "/v1/workspaces/prod/apply", key: admin, body: repo).0 == 200)
-        try #require(try call("PUT", config.controlPlane.port, "/v1/workspaces/prod/role-bindings/fraud-scorer", key: admin, body: ["role": "owner"]).0 == 204)
-        let created = try call("POST", config.controlPlane.port, "/v1/service-accounts/fraud-scorer/api-keys", key: admin).1
+        try #require(try call("POST", config, config.controlPlane.port, "/v1/workspaces/prod/apply", key: admin, body: repo).0 == 200)
+        try #require(try call("PUT", config, config.controlPlane.port, "/v1/workspaces/prod/role-bindings/fraud-scorer", key: admin, body: ["role": "owner"]).0 == 204)
+        let created = try call("POST", config, config.controlPlane.port, "/v1/service-accounts/fraud-scorer/api-keys", key: admin).1
         let key = try #require(created["key"] as? String), id = try #require(created["id"] as? String)
         let record: [String: Any] = ["user_id": "1", "amount": 12.5, "ts": ISO8601DateFormatter().string(from: Date())]
         var status = 0
         for _ in 0..<40 where status != 200 {
-            status = try call("POST", config.dataPlane.port, "/ingest", key: key, body: ["workspace_name": "prod", "records": ["tx": [["record": record]]]]).0
+            status = try call("POST", config, config.dataPlane.port, "/ingest", key: key, body: ["workspace_name": "prod", "records": ["tx": [["record": record]]]]).0
             if status != 200 { usleep(100_000) }
         }
         try #require(status == 200)
@@ -64,10 +65,23 @@ import VPTTestSupport
 
     func getFeatures(_ t: Tenant, key: String) -> (Int, String) {
         let body: [String: Any] = ["params": ["workspace_name": "prod", "feature_service_name": "svc", "join_key_map": ["user_id": "1"]]]
-        guard let (status, json) = try? call("POST", t.config.dataPlane.port, "/api/v1/feature-service/get-features", key: key, body: body) else {
+        guard let (status, json) = try? call("POST", t.config, t.config.dataPlane.port, "/api/v1/feature-service/get-features", key: key, body: body) else {
             return (0, "no answer")
         }
         return (status, json["message"] as? String ?? "")
+    }
+
+    /// The serial of the certificate a new TLS connection to `port` is served (openssl s_client).
+    func servedSerial(_ port: Int) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", "openssl s_client -connect 127.0.0.1:\(port) </dev/null 2>/dev/null | openssl x509 -noout -serial"]
+        let out = Pipe()
+        process.standardOutput = out
+        try process.run()
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        return text.trimmingCharacters(in: .whitespacesAndNewlines).replacingOccurrences(of: "serial=", with: "")
     }
 
     /// Polls until `expected` or the deadline; returns the last status.
@@ -121,11 +135,19 @@ import VPTTestSupport
         let cmk = try vpt(["keys", "rotate", "keyed", "--cmk"], home: home)
         let reencrypt = try vpt(["keys", "rotate", "keyed", "--cmk", "--reencrypt"], home: home)
         let credentials = try vpt(["keys", "rotate", "keyed", "--credentials", "--output", "json"], home: home)
+        let servedBefore = try servedSerial(keyed.config.dataPlane.port)
+        let certs = try vpt(["keys", "rotate", "keyed", "--certs", "--output", "json"], home: home)
         let rotated = try vpt(["keys", "rotate", "keyed", "--api-key", "fraud-scorer", "--grace", "4s", "--output", "json"], home: home)
         usleep(1_000_000)  // the data plane has picked up every change
         let statuses = load.stop()
         #expect(cmk.status == 0 && reencrypt.status == 0 && rotated.status == 0, "\(cmk.stderr)\(reencrypt.stderr)\(rotated.stderr)")
         #expect(credentials.status == 0, "\(credentials.stdout)\(credentials.stderr)")
+        #expect(certs.status == 0, "\(certs.stdout)\(certs.stderr)")
+        // New connections get the reissued certificate (open ones kept theirs: no request failed).
+        let reissued = try #require(try JSONSerialization.jsonObject(with: Data(certs.stdout.utf8)) as? [String: Any])
+        let dataPlaneSerial = ((reissued["certificates"] as? [[String: Any]]) ?? []).first { $0["name"] as? String == "data-plane" }?["serial"] as? String
+        let servedAfter = try servedSerial(keyed.config.dataPlane.port)
+        #expect(servedAfter != servedBefore && servedAfter == dataPlaneSerial, "served \(servedAfter), issued \(dataPlaneSerial ?? "?")")
         #expect(credentials.stdout.contains("\"dataPlaneSwitched\" : true") && credentials.stdout.contains("\"externalIdRotated\" : true"))
         #expect(statuses.keys.sorted() == [200], "failed requests during rotation: \(statuses)")
         #expect((statuses[200] ?? 0) >= 20, "the load made only \(statuses) requests")
@@ -167,18 +189,18 @@ import VPTTestSupport
         #expect(wait(keyed, key: newKey, for: 401, within: 2.5).0 == 401)
 
         // Pulling the CMK stops this tenant (with a clear error) and no other; enabling restores it.
-        let third = try #require(try call("POST", keyed.config.controlPlane.port, "/v1/service-accounts/fraud-scorer/api-keys", key: keyed.admin).1["key"] as? String)
+        let third = try #require(try call("POST", keyed.config, keyed.config.controlPlane.port, "/v1/service-accounts/fraud-scorer/api-keys", key: keyed.admin).1["key"] as? String)
         #expect(wait(keyed, key: third, for: 200, within: 2).0 == 200)
         #expect(try vpt(["keys", "revoke", "keyed", "--cmk"], home: home).status == 0)
         let pulled = wait(keyed, key: third, for: 503, within: 3)
         #expect(pulled.0 == 503 && pulled.1.contains("customer master key"), "\(pulled)")
-        #expect(try call("GET", keyed.config.controlPlane.port, "/v1/api-keys", key: keyed.admin).0 == 503)
+        #expect(try call("GET", keyed.config, keyed.config.controlPlane.port, "/v1/api-keys", key: keyed.admin).0 == 503)
         #expect(getFeatures(other, key: other.key).0 == 200, "another tenant must not be affected")
         #expect(try vpt(["keys", "enable", "keyed", "--cmk"], home: home).status == 0)
         #expect(wait(keyed, key: third, for: 200, within: 3).0 == 200)
 
         let audit = try vpt(["keys", "audit", "keyed"], home: home)
-        for action in ["cmk.rotate.complete", "credentials.rotate.complete", "api-key.rotate", "api-key.revoke", "cmk.revoke", "cmk.enable"] {
+        for action in ["cmk.rotate.complete", "credentials.rotate.complete", "certificates.rotate.complete", "api-key.rotate", "api-key.revoke", "cmk.revoke", "cmk.enable"] {
             #expect(audit.stdout.contains(action), "\(action) missing from the audit log")
         }
         for secret in [keyed.key, newKey, third, keyed.admin] { #expect(!audit.stdout.contains(secret)) }

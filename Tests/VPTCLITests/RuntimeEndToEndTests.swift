@@ -36,12 +36,15 @@ import VPTTestSupport
         var dataPlane: Int
         var admin: String
         var home: URL
+        /// The tenant CA: its planes serve HTTPS.
+        var caFile: String { home.appendingPathComponent("tenants/\(name)/tls/ca.pem").path }
+        func url(_ port: Int, _ path: String) -> URL { URL(string: "https://127.0.0.1:\(port)\(path)")! }
     }
 
-    func call(_ method: String, _ port: Int, _ path: String, key: String?, body: Any? = nil) throws -> (status: Int, json: [String: Any]) {
+    func call(_ method: String, _ t: Tenant, _ port: Int, _ path: String, key: String?, body: Any? = nil) throws -> (status: Int, json: [String: Any]) {
         var headers: [String: String] = [:]
         if let key { headers["Authorization"] = "Tecton-key \(key)" }
-        let (status, json) = try HTTPCall.request(method, URL(string: "http://127.0.0.1:\(port)\(path)")!, body: body, headers: headers)
+        let (status, json) = try HTTPCall.request(method, t.url(port, path), body: body, headers: headers, caFile: t.caFile)
         return (status, json as? [String: Any] ?? [:])
     }
 
@@ -49,14 +52,14 @@ import VPTTestSupport
         var params: [String: Any] = ["workspace_name": "prod", "feature_service_name": "fraud", "join_key_map": ["user_id": user]]
         params["request_options"] = ["read_from_cache": cache, "write_to_cache": cache]
         if status { params["metadata_options"] = ["include_serving_status": true, "include_data_types": true] }
-        return try call("POST", t.dataPlane, "/api/v1/feature-service/get-features", key: key, body: ["params": params])
+        return try call("POST", t, t.dataPlane, "/api/v1/feature-service/get-features", key: key, body: ["params": params])
     }
 
     /// The status curl sees (URLSession on Linux stalls on a 401 that carries a Basic challenge).
-    func curlStatus(_ url: String, user: String? = nil) throws -> String {
+    func curlStatus(_ url: String, ca: String, user: String? = nil) throws -> String {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "5"] + (user.map { ["-u", $0] } ?? []) + [url]
+        process.arguments = ["curl", "-s", "--cacert", ca, "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "5"] + (user.map { ["-u", $0] } ?? []) + [url]
         let out = Pipe()
         process.standardOutput = out
         try process.run()
@@ -90,24 +93,24 @@ import VPTTestSupport
         let (a, b) = (tenants[0], tenants[1])
 
         // Apply a feature repository (with a dry run first) and issue keys.
-        let dry = try call("POST", a.controlPlane, "/v1/workspaces/prod/apply?dry_run=true", key: a.admin, body: repoBody())
+        let dry = try call("POST", a, a.controlPlane, "/v1/workspaces/prod/apply?dry_run=true", key: a.admin, body: repoBody())
         #expect(dry.status == 200)
         #expect((dry.json["changes"] as? [Any])?.count == 4)
-        #expect(try call("GET", a.controlPlane, "/v1/workspaces/prod/repo", key: a.admin).status == 404)
-        #expect(try call("POST", a.controlPlane, "/v1/workspaces/prod/apply", key: a.admin, body: repoBody()).status == 200)
+        #expect(try call("GET", a, a.controlPlane, "/v1/workspaces/prod/repo", key: a.admin).status == 404)
+        #expect(try call("POST", a, a.controlPlane, "/v1/workspaces/prod/apply", key: a.admin, body: repoBody()).status == 200)
         var broken = repoBody()
         broken["featureServices"] = [["name": "fraud", "featureViews": ["nope"]]]
-        let bad = try call("POST", a.controlPlane, "/v1/workspaces/prod/apply", key: a.admin, body: broken)
+        let bad = try call("POST", a, a.controlPlane, "/v1/workspaces/prod/apply", key: a.admin, body: broken)
         #expect(bad.status == 400)
         #expect((bad.json["message"] as? String)?.contains("unknown feature view 'nope'") == true)
         // fraud-scorer comes from the spec with consumer on prod; ingestor gets operator.
-        let consumer = try call("POST", a.controlPlane, "/v1/service-accounts/fraud-scorer/api-keys", key: a.admin)
+        let consumer = try call("POST", a, a.controlPlane, "/v1/service-accounts/fraud-scorer/api-keys", key: a.admin)
         #expect(consumer.status == 201)
         let consumerKey = try #require(consumer.json["key"] as? String)
-        #expect(try call("POST", a.controlPlane, "/v1/service-accounts", key: a.admin, body: ["name": "ingestor"]).status == 201)
-        #expect(try call("PUT", a.controlPlane, "/v1/workspaces/prod/role-bindings/ingestor", key: a.admin, body: ["role": "operator"]).status == 204)
-        let ingestorKey = try #require(try call("POST", a.controlPlane, "/v1/service-accounts/ingestor/api-keys", key: a.admin).json["key"] as? String)
-        #expect(try call("POST", a.controlPlane, "/v1/service-accounts", key: consumerKey, body: ["name": "x"]).status == 403)
+        #expect(try call("POST", a, a.controlPlane, "/v1/service-accounts", key: a.admin, body: ["name": "ingestor"]).status == 201)
+        #expect(try call("PUT", a, a.controlPlane, "/v1/workspaces/prod/role-bindings/ingestor", key: a.admin, body: ["role": "operator"]).status == 204)
+        let ingestorKey = try #require(try call("POST", a, a.controlPlane, "/v1/service-accounts/ingestor/api-keys", key: a.admin).json["key"] as? String)
+        #expect(try call("POST", a, a.controlPlane, "/v1/service-accounts", key: consumerKey, body: ["name": "x"]).status == 403)
         usleep(1_200_000)  // the data plane refreshes its access list twice a second
 
         // Ingest, then read it back (read-after-write), cache on and off.
@@ -117,8 +120,8 @@ import VPTTestSupport
             "workspace_name": "prod",
             "records": ["transactions": [["record": ["user_id": "9007199254740993", "amount": 42.5, "merchant": marker, "ts": now]]]],
         ]
-        #expect(try call("POST", a.dataPlane, "/ingest", key: consumerKey, body: records).status == 403)
-        let ingested = try call("POST", a.dataPlane, "/ingest", key: ingestorKey, body: records)
+        #expect(try call("POST", a, a.dataPlane, "/ingest", key: consumerKey, body: records).status == 403)
+        let ingested = try call("POST", a, a.dataPlane, "/ingest", key: ingestorKey, body: records)
         #expect(ingested.status == 200, "\(ingested.json)")
         for cache in [true, false, true] {
             let (status, json) = try getFeatures(a, key: consumerKey, user: "9007199254740993", cache: cache)
@@ -132,12 +135,12 @@ import VPTTestSupport
             "workspace_name": "prod",
             "records": ["transactions": [["record": ["user_id": 9007199254740993, "amount": 1.0, "merchant": "old", "ts": "2020-01-01T00:00:00Z"]]]],
         ]
-        let olderResult = try call("POST", a.dataPlane, "/ingest", key: ingestorKey, body: older)
+        let olderResult = try call("POST", a, a.dataPlane, "/ingest", key: ingestorKey, body: older)
         #expect(olderResult.status == 200, "\(olderResult.json)")
         #expect(Self.features(try getFeatures(a, key: consumerKey, user: "9007199254740993").1).first as? Double == 42.5)
         var newer = records
         newer["records"] = ["transactions": [["record": ["user_id": "9007199254740993", "amount": 43.5, "merchant": marker, "ts": ISO8601DateFormatter().string(from: Date().addingTimeInterval(1))]]]]
-        #expect(try call("POST", a.dataPlane, "/ingest", key: ingestorKey, body: newer).status == 200)
+        #expect(try call("POST", a, a.dataPlane, "/ingest", key: ingestorKey, body: newer).status == 200)
         #expect(Self.features(try getFeatures(a, key: consumerKey, user: "9007199254740993").1).first as? Double == 43.5)
 
         // Bad records: 400 listing each, nothing written.
@@ -152,7 +155,7 @@ import VPTTestSupport
                 "nope": [["record": [:] as [String: Any]]],
             ],
         ]
-        let rejected = try call("POST", a.dataPlane, "/ingest", key: ingestorKey, body: invalid)
+        let rejected = try call("POST", a, a.dataPlane, "/ingest", key: ingestorKey, body: invalid)
         #expect(rejected.status == 400)
         #expect((rejected.json["invalidRecords"] as? [Any])?.count == 3, "\(rejected.json)")
         let missing = try getFeatures(a, key: consumerKey, user: 9, status: true)
@@ -165,23 +168,23 @@ import VPTTestSupport
             "workspace_name": "prod",
             "records": ["transactions": [["record": ["user_id": "11", "amount": 5.0, "merchant": "s", "ts": ISO8601DateFormatter().string(from: Date().addingTimeInterval(-7200))]]]],
         ]
-        #expect(try call("POST", a.dataPlane, "/ingest", key: ingestorKey, body: stale).status == 200)
+        #expect(try call("POST", a, a.dataPlane, "/ingest", key: ingestorKey, body: stale).status == 200)
         let expired = try getFeatures(a, key: consumerKey, user: "11", status: true)
         #expect(Self.features(expired.1).allSatisfy { $0 is NSNull })
         #expect(((expired.1["metadata"] as? [String: Any])?["features"] as? [[String: Any]])?.first?["status"] as? String == "MISSING_DATA")
         var dryIngest = records
         dryIngest["dry_run"] = true
         dryIngest["records"] = ["transactions": [["record": ["user_id": "12", "amount": 5.0, "merchant": "d", "ts": now]]]]
-        let dryResult = try call("POST", a.dataPlane, "/ingest", key: ingestorKey, body: dryIngest)
+        let dryResult = try call("POST", a, a.dataPlane, "/ingest", key: ingestorKey, body: dryIngest)
         #expect(dryResult.status == 200 && dryResult.json["dryRun"] as? Bool == true)
         #expect(Self.features(try getFeatures(a, key: consumerKey, user: "12").1).allSatisfy { $0 is NSNull })
 
         // Metadata endpoint and batch.
-        let metadata = try call("POST", a.dataPlane, "/api/v1/feature-service/metadata", key: consumerKey, body: ["params": ["workspaceName": "prod", "featureServiceName": "fraud"]])
+        let metadata = try call("POST", a, a.dataPlane, "/api/v1/feature-service/metadata", key: consumerKey, body: ["params": ["workspaceName": "prod", "featureServiceName": "fraud"]])
         #expect(metadata.status == 200)
         #expect((metadata.json["inputJoinKeys"] as? [[String: Any]])?.first?["name"] as? String == "user_id")
         let batch = try call(
-            "POST", a.dataPlane, "/api/v1/feature-service/get-features-batch", key: consumerKey,
+            "POST", a, a.dataPlane, "/api/v1/feature-service/get-features-batch", key: consumerKey,
             body: ["params": ["workspace_name": "prod", "feature_service_name": "fraud", "request_data": [["join_key_map": ["user_id": "9007199254740993"]], ["join_key_map": ["user_id": "1"]]]]])
         #expect((batch.json["result"] as? [Any])?.count == 2)
 
@@ -195,21 +198,21 @@ import VPTTestSupport
             }
         }
         // The read-only web UI lists what was applied, behind a key.
-        #expect(try curlStatus("http://127.0.0.1:\(a.controlPlane)/ui") == "401")
-        let page = try HTTPCall.raw("GET", URL(string: "http://127.0.0.1:\(a.controlPlane)/ui")!, headers: ["Authorization": "Tecton-key \(a.admin)"])
+        #expect(try curlStatus(a.url(a.controlPlane, "/ui").absoluteString, ca: a.caFile) == "401")
+        let page = try HTTPCall.raw("GET", a.url(a.controlPlane, "/ui"), headers: ["Authorization": "Tecton-key \(a.admin)"], caFile: a.caFile)
         #expect(page.status == 200)
         let html = String(decoding: page.body, as: UTF8.self)
         #expect(html.contains("user_txn") && html.contains("fraud-scorer") && html.contains("ingestor"))
         #expect(!html.contains(marker))
         let basic = "Basic " + Data("operator:\(a.admin)".utf8).base64EncodedString()
-        #expect(try HTTPCall.raw("GET", URL(string: "http://127.0.0.1:\(a.controlPlane)/ui")!, headers: ["Authorization": basic]).status == 200)
-        #expect(try curlStatus("http://127.0.0.1:\(a.controlPlane)/ui", user: "x:wrong") == "401")
-        let metrics = try String(contentsOf: URL(string: "http://127.0.0.1:\(a.dataPlane)/metrics")!, encoding: .utf8)
+        #expect(try HTTPCall.raw("GET", a.url(a.controlPlane, "/ui"), headers: ["Authorization": basic], caFile: a.caFile).status == 200)
+        #expect(try curlStatus(a.url(a.controlPlane, "/ui").absoluteString, ca: a.caFile, user: "x:wrong") == "401")
+        let metrics = String(decoding: try HTTPCall.raw("GET", a.url(a.dataPlane, "/metrics"), headers: [:], caFile: a.caFile).body, as: UTF8.self)
         #expect(metrics.contains("vpt_serving_cache_hits_total"))
 
         // Revocation takes effect within 2 seconds.
         let keyId = try #require(consumerKey.split(separator: "_").dropFirst(2).first)
-        #expect(try call("DELETE", a.controlPlane, "/v1/api-keys/\(keyId)", key: a.admin).status == 204)
+        #expect(try call("DELETE", a, a.controlPlane, "/v1/api-keys/\(keyId)", key: a.admin).status == 204)
         let revokedAt = Date()
         var status = 200
         while status == 200, Date().timeIntervalSince(revokedAt) < 5 {
@@ -228,25 +231,25 @@ import VPTTestSupport
             usleep(100_000)
             let newPid = (try? String(contentsOf: home.appendingPathComponent("tenants/tenant-a/run/data-plane.pid"), encoding: .utf8))
                 .flatMap { pid_t($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
-            back = newPid != nil && newPid != pid && HTTPCall.status(URL(string: "http://127.0.0.1:\(a.dataPlane)/readyz")!) == 200
+            back = newPid != nil && newPid != pid && HTTPCall.status(a.url(a.dataPlane, "/readyz"), caFile: a.caFile) == 200
         }
         #expect(back, "the data plane was not restarted")
 
         // Deprovision stops the processes and leaves the customer's stores.
         #expect(try vpt(["deprovision", "tenant", "tenant-a"], home: home).status == 0)
-        #expect(HTTPCall.status(URL(string: "http://127.0.0.1:\(a.dataPlane)/healthz")!) == nil)
-        #expect(HTTPCall.status(URL(string: "http://127.0.0.1:\(a.controlPlane)/healthz")!) == nil)
+        #expect(HTTPCall.status(a.url(a.dataPlane, "/healthz"), caFile: a.caFile) == nil)
+        #expect(HTTPCall.status(a.url(a.controlPlane, "/healthz"), caFile: a.caFile) == nil)
         #expect(FileManager.default.fileExists(atPath: home.appendingPathComponent("accounts/210987654321/eu-west-1/online/tenant-a/online.sqlite").path))
         #expect(try vpt(["tenant", "stop", "tenant-b"], home: home).status == 0)
-        #expect(HTTPCall.status(URL(string: "http://127.0.0.1:\(b.dataPlane)/healthz")!) == nil)
+        #expect(HTTPCall.status(b.url(b.dataPlane, "/healthz"), caFile: b.caFile) == nil)
         // Re-provisioning an unchanged tenant whose runtime is down starts it again.
         let again = try vpt(["provision", "tenant", "tenant-b", "-f", home.appendingPathComponent("tenant-b.yaml").path], home: home)
         #expect(again.status == 0)
         #expect(again.stdout.contains("No changes.") && again.stdout.contains("has been started"))
-        #expect(HTTPCall.status(URL(string: "http://127.0.0.1:\(b.dataPlane)/readyz")!) == 200)
+        #expect(HTTPCall.status(b.url(b.dataPlane, "/readyz"), caFile: b.caFile) == 200)
         #expect(try vpt(["tenant", "stop", "tenant-b"], home: home).status == 0)
         #expect(try vpt(["tenant", "start", "tenant-b"], home: home).status == 0)
-        #expect(HTTPCall.status(URL(string: "http://127.0.0.1:\(b.dataPlane)/readyz")!) == 200)
+        #expect(HTTPCall.status(b.url(b.dataPlane, "/readyz"), caFile: b.caFile) == 200)
     }
 
     @Test func aRedisBackedTenantServesThroughRedis() throws {

@@ -17,7 +17,7 @@ import VPTTestSupport
         TenantIdentity(
             vendorAccountId: "900000000042", externalId: "vpt-0123456789abcdef0123456789abcdef", vpcId: "vpc-0a1b2c3d4e5f60718",
             subnetIds: ["subnet-0a1b2c3d4e5f60718", "subnet-1a1b2c3d4e5f60718"], cmkKeyId: "11111111-2222-3333-4444-555555555555",
-            cidr: cidr, controlPlanePort: "20000", dataPlanePort: "20001")
+            cidr: cidr, controlPlanePort: "20000", dataPlanePort: "20001", internalPort: "20002")
     }
 
     static func render(_ spec: TenantSpec, cidr: String = "10.0.0.0/16") throws -> [RenderedFile] {

@@ -17,7 +17,7 @@ import VPTTestSupport
         let resources = try p.store.resources(tenant: "acme-eu")
         #expect(Set(resources.map(\.address)) == [
             "vendor_account", "vpc", "subnet.a", "subnet.b", "iam_role.control_plane", "iam_role.data_plane", "cmk",
-            "cross_account_role", "online_store", "offline_store", "runtime_config", "control_plane", "data_plane",
+            "cross_account_role", "online_store", "offline_store", "certificates", "runtime_config", "control_plane", "data_plane",
             "principal.fraud-scorer.prod", "runtime_secrets",
         ])
         #expect(resources.allSatisfy { $0.status == .created })
@@ -36,7 +36,7 @@ import VPTTestSupport
         let p = try freshFleet()
         let spec = try p.loadSpec(yaml: try exampleYAML("acme-eu.yaml"))
         let plan = try p.plan(tenant: "acme-eu", spec: spec)
-        #expect(plan.changes.count == 15)
+        #expect(plan.changes.count == 16)
         #expect(plan.changes.first { $0.address == "vpc" }?.changes.contains { $0.field == "cidr" && $0.new == TenantIdentity.unknown } == true)
         #expect(try p.store.values(tenant: "acme-eu").isEmpty)
         #expect(try p.store.allocations().isEmpty)
@@ -124,8 +124,8 @@ import VPTTestSupport
         _ = try await p.provision(tenant: "acme-eu", spec: spec)
         let recorded = Dictionary(uniqueKeysWithValues: try p.store.resources(tenant: "acme-eu").map { ($0.address, $0) })
         let dry = try await p.deprovision(tenant: "acme-eu", dryRun: true)
-        #expect(dry.plan.changes.count == 15 && dry.retained.count == 2)
-        #expect(try p.store.resources(tenant: "acme-eu").count == 15)
+        #expect(dry.plan.changes.count == 16 && dry.retained.count == 2)
+        #expect(try p.store.resources(tenant: "acme-eu").count == 16)
 
         let report = try await p.deprovision(tenant: "acme-eu", dryRun: false, keyDeletionDays: 7)
         #expect(report.releasedCIDR == "10.0.0.0/16")

@@ -5,6 +5,7 @@ import json
 import os
 import pathlib
 import random
+import ssl
 import subprocess
 import tempfile
 import urllib.request
@@ -21,10 +22,11 @@ def vpt(home, *args):
     return result.stdout
 
 
-def call(method, url, key, body=None):
+def call(method, url, key, body=None, ca=None):
     data = json.dumps(body).encode() if body is not None else None
     request = urllib.request.Request(url, data=data, method=method, headers={"Authorization": f"Tecton-key {key}", "Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=5) as response:
+    context = ssl.create_default_context(cafile=ca) if ca else None
+    with urllib.request.urlopen(request, timeout=5, context=context) as response:
         raw = response.read()
         return json.loads(raw) if raw else None
 
@@ -48,17 +50,18 @@ def tenant():
                           "ttlSeconds": 3600, "online": True, "offline": True}],
         "featureServices": [{"name": "fraud", "featureViews": ["user_txn"]}],
     }
-    call("POST", f"http://127.0.0.1:{control}/v1/workspaces/prod/apply", admin, repo)
-    call("PUT", f"http://127.0.0.1:{control}/v1/workspaces/prod/role-bindings/fraud-scorer", admin, {"role": "owner"})
-    key = call("POST", f"http://127.0.0.1:{control}/v1/service-accounts/fraud-scorer/api-keys", admin)["key"]
-    yield home, data, key
+    ca = str(home / "tenants/acme-eu/tls/ca.pem")  # the planes serve HTTPS under the tenant CA
+    call("POST", f"https://127.0.0.1:{control}/v1/workspaces/prod/apply", admin, repo, ca)
+    call("PUT", f"https://127.0.0.1:{control}/v1/workspaces/prod/role-bindings/fraud-scorer", admin, {"role": "owner"}, ca)
+    key = call("POST", f"https://127.0.0.1:{control}/v1/service-accounts/fraud-scorer/api-keys", admin, None, ca)["key"]
+    yield home, data, key, ca
     subprocess.run([str(BIN / "vpt"), "tenant", "stop", "acme-eu", "--home", str(home)], capture_output=True, timeout=60)
 
 
 def test_no_server_errors_and_responses_match_the_schema(tenant):
-    home, port, key = tenant
+    home, port, key, ca = tenant
     result = subprocess.run(
-        ["schemathesis", "run", str(ROOT / "docs/openapi/data-plane.yaml"), "--url", f"http://127.0.0.1:{port}",
+        ["schemathesis", "run", str(ROOT / "docs/openapi/data-plane.yaml"), "--url", f"https://127.0.0.1:{port}", "--tls-verify", ca,
          "-H", f"Authorization: Tecton-key {key}", "--checks", "not_a_server_error,response_schema_conformance,status_code_conformance",
          "--max-examples", "60", "--generation-deterministic", "--workers", "1"],
         capture_output=True, text=True, timeout=600)

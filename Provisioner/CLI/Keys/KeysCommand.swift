@@ -63,14 +63,18 @@ struct KeysStatusCommand: AsyncParsableCommand {
         for credential in report.credentials {
             Console.out("Credential: \(credential.name) \(credential.id), \(credential.ageDays.map { "\($0) days old" } ?? "age unknown"); \(credential.detail)")
         }
-        Console.out("Certificates: none issued (the runtime serves plain HTTP on loopback in this version)")
+        Console.out(report.certificates.isEmpty ? "Certificates: none issued" : "Certificates:")
+        for c in report.certificates {
+            Console.out("  \(c.name)  serial \(c.serial)  expires \(iso.string(from: c.notValidAfter)) (in \(String(format: "%.0f", c.daysLeft)) days)")
+        }
     }
 }
 
 struct KeysRotateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rotate",
-        abstract: "Rotate a tenant's CMK (--cmk), every CMK that is due (--due), a service account's API key (--api-key), or the cross-account credentials (--credentials).")
+        abstract:
+            "Rotate a tenant's CMK (--cmk), every CMK that is due (--due), a service account's API key (--api-key), the cross-account credentials (--credentials) or the TLS certificates (--certs).")
     @OptionGroup var global: GlobalOptions
     @Argument(help: "Tenant name (not with --due).") var name: String?
     @Flag(help: "Add a CMK version and re-wrap every data key under it.") var cmk = false
@@ -79,11 +83,12 @@ struct KeysRotateCommand: AsyncParsableCommand {
     @Option(name: .customLong("api-key"), help: "Service account whose API key to rotate.") var apiKey: String?
     @Flag(help: "Replace the data plane's access key and the cross-account external ID; the data plane switches without a failed request.")
     var credentials = false
+    @Flag(help: "Reissue the planes' TLS certificates; servers present them on the next connection, none is dropped.") var certs = false
     @Option(help: "How long the old API keys keep working (24h, 30m, 90s, 7d).") var grace: Duration = Duration(argument: "24h")!
 
     func validate() throws {
-        let modes = [cmk, due, apiKey != nil, credentials].filter { $0 }.count
-        guard modes == 1 else { throw ValidationError("choose one of --cmk, --due, --api-key SERVICE_ACCOUNT, --credentials") }
+        let modes = [cmk, due, apiKey != nil, credentials, certs].filter { $0 }.count
+        guard modes == 1 else { throw ValidationError("choose one of --cmk, --due, --api-key SERVICE_ACCOUNT, --credentials, --certs") }
         guard due == (name == nil) else { throw ValidationError(due ? "--due rotates every tenant: give no name" : "name the tenant") }
         guard !reencrypt || cmk else { throw ValidationError("--reencrypt goes with --cmk") }
     }
@@ -91,6 +96,14 @@ struct KeysRotateCommand: AsyncParsableCommand {
     func run() async throws {
         do {
             let keys = try KeyService(home: global.homeURL)
+            if certs {
+                let report = try keys.rotateCertificates(tenant: name!)
+                if global.output == .json { return Console.json(report) }
+                let iso = ISO8601DateFormatter()
+                Console.out("Tenant '\(report.tenant)': certificates reissued in \(String(format: "%.2f", report.seconds)) s; new connections get them, open ones keep theirs.")
+                for c in report.certificates { Console.out("  \(c.name)  serial \(c.serial)  valid until \(iso.string(from: c.notValidAfter))") }
+                return
+            }
             if credentials {
                 let report = try keys.rotateCredentials(tenant: name!)
                 if global.output == .json { return Console.json(report) }

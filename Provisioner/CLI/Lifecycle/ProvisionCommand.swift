@@ -38,11 +38,12 @@ struct ProvisionTenantCommand: AsyncParsableCommand {
                 if report.runtimeRestarted { Console.out("  Its runtime was not running and has been started.") }
             } else {
                 Console.out("Tenant '\(tenant.name)' provisioned in \(elapsed)s: \(report.plan.summary).")
-                if let smoke = report.smokeTestMilliseconds, let identity = report.identity {
+                if let smoke = report.smokeTestMilliseconds, let endpoints = try? TenantEndpoints(paths: provisioner.paths, tenant: tenant.name) {
                     Console.out("  Smoke test: a feature read through the tenant's feature server took \(String(format: "%.1f", smoke)) ms.")
-                    Console.out("  feature server  http://127.0.0.1:\(identity.dataPlanePort)/api/v1/feature-service/get-features")
-                    Console.out("  ingest          http://127.0.0.1:\(identity.dataPlanePort)/ingest")
-                    Console.out("  control plane   http://127.0.0.1:\(identity.controlPlanePort)")
+                    Console.out("  feature server  \(endpoints.dataPlane.absoluteString)/api/v1/feature-service/get-features")
+                    Console.out("  ingest          \(endpoints.dataPlane.absoluteString)/ingest")
+                    Console.out("  control plane   \(endpoints.controlPlane.absoluteString)")
+                    if let ca = endpoints.caFile { Console.out("  tenant CA       \(ca)") }
                     Console.out("  `vpt tenant endpoints \(tenant.name)` prints a working curl command.")
                 } else {
                     Console.out("  `vpt tenant show \(tenant.name)` shows its resources.")

@@ -61,12 +61,15 @@ enum KeyChecks {
                 soon.append("\(key["id"] as? String ?? "?") (\(key["serviceAccount"] as? String ?? "?")) in \(String(format: "%.1f", expires.timeIntervalSince(now) / 86_400)) days")
             }
         }
-        let tls = probe.paths.tenant(probe.name).appendingPathComponent("tls")
-        let certificates = ((try? FileManager.default.contentsOfDirectory(atPath: tls.path)) ?? []).filter { $0.hasSuffix(".pem") }
-        let certNote = certificates.isEmpty ? "no TLS certificates issued" : "\(certificates.count) certificate files (expiry not read in this version)"
+        let certificates = TenantPKI(paths: probe.paths, tenant: probe.name).inventory()
+        for certificate in certificates where certificate.notValidAfter.timeIntervalSince(now) < expiryWarnDays * 86_400 {
+            let days = certificate.notValidAfter.timeIntervalSince(now) / 86_400
+            soon.append("certificate \(certificate.name) \(days <= 0 ? "expired" : "in \(String(format: "%.1f", days)) days")")
+        }
+        let certNote = certificates.isEmpty ? "no TLS certificates issued" : "\(certificates.count) certificates, none expiring within 14 days"
         guard soon.isEmpty else {
-            return Verdict(status: .warn, observed: "\(soon.count) of \(live) live API keys expire soon: " + soon.prefix(3).joined(separator: ", "),
-                           remedy: "issue replacement keys to those service accounts and hand them over before expiry")
+            return Verdict(status: .warn, observed: "\(soon.count) expire soon (of \(live) live API keys and \(certificates.count) certificates): " + soon.prefix(3).joined(separator: ", "),
+                           remedy: "rotate them: `vpt keys rotate \(probe.name) --api-key SERVICE_ACCOUNT` or `--certs`")
         }
         return .ok("\(live) live API keys, none expiring within 14 days; \(certNote)")
     }

@@ -35,8 +35,9 @@ struct TenantProbe: Sendable {
         }
     }
 
-    var controlPlaneURL: URL? { config.map { URL(string: "http://127.0.0.1:\($0.controlPlane.port)")! } }
-    var dataPlaneURL: URL? { config.map { URL(string: "http://127.0.0.1:\($0.dataPlane.port)")! } }
+    var controlPlaneURL: URL? { config.map { TenantEndpoints(config: $0).controlPlane } }
+    var dataPlaneURL: URL? { config.map { TenantEndpoints(config: $0).dataPlane } }
+    var caFile: String? { config?.tls?.caFile }
 
     func secret(_ url: URL) -> String? {
         FileManager.default.contents(atPath: url.path).map { String(decoding: $0, as: UTF8.self) }.flatMap { $0.isEmpty ? nil : $0 }
@@ -44,11 +45,11 @@ struct TenantProbe: Sendable {
 
     /// GET (or POST) on loopback with the check's timeout.
     func http(_ method: String = "GET", _ url: URL, key: String? = nil, body: Any? = nil) throws -> (status: Int, json: Any?) {
-        try HTTPCall.request(method, url, body: body, headers: key.map { ["Authorization": "Tecton-key \($0)"] } ?? [:], timeout: timeout)
+        try HTTPCall.request(method, url, body: body, headers: key.map { ["Authorization": "Tecton-key \($0)"] } ?? [:], timeout: timeout, caFile: caFile)
     }
 
     func text(_ url: URL) throws -> (status: Int, body: String) {
-        let (status, data) = try HTTPCall.raw("GET", url, headers: [:], timeout: timeout)
+        let (status, data) = try HTTPCall.raw("GET", url, headers: [:], timeout: timeout, caFile: caFile)
         return (status, String(decoding: data, as: UTF8.self))
     }
 }

@@ -104,8 +104,8 @@ extension KeyService {
             let token = FileManager.default.contents(atPath: t.config.dataPlane.internalTokenFile).map({ String(decoding: $0, as: UTF8.self) })
         else { return false }
         let (status, json) = try HTTPCall.request(
-            "POST", URL(string: "http://127.0.0.1:\(t.config.dataPlane.port)/internal/v1/credentials/reload")!, body: nil,
-            headers: ["Authorization": "Bearer \(token)"], timeout: 10)
+            "POST", TenantEndpoints(config: t.config).dataPlane.appendingPathComponent("internal/v1/credentials/reload"), body: nil,
+            headers: ["Authorization": "Bearer \(token)"], timeout: 10, caFile: t.config.tls?.caFile)
         guard status == 200, let identity = json as? [String: Any], identity["accessKeyId"] as? String == accessKeyId,
             identity["externalIdSHA256"] as? String == Hex.sha256(externalId)
         else {

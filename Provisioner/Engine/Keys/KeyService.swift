@@ -163,9 +163,10 @@ public struct KeyService: Sendable {
             throw KeyError.notProvisioned(t.name)
         }
         do {
+            let endpoints = TenantEndpoints(config: t.config)
             return try HTTPCall.request(
-                method, URL(string: "http://127.0.0.1:\(t.config.controlPlane.port)\(path)")!, body: body,
-                headers: ["Authorization": "Tecton-key \(admin)"], timeout: 5)
+                method, endpoints.controlPlane.appendingPathComponent(path), body: body,
+                headers: ["Authorization": "Tecton-key \(admin)"], timeout: 5, caFile: endpoints.caFile)
         } catch {
             throw KeyError.controlPlane("answer \(method) \(path)", 0, "\(error)")
         }
@@ -261,15 +262,20 @@ public struct KeyService: Sendable {
         }
         return KeyStatusReport(
             tenant: name, cmk: cmk, dataKeys: dataKeys, metadataRecords: (try? work.recordCount()) ?? 0, apiKeys: apiKeys,
-            apiKeysProblem: problem, credentials: credentials, certificates: [])
+            apiKeysProblem: problem, credentials: credentials,
+            certificates: certificates(tenant: name).map { c in
+                KeyStatusReport.CertificateStatus(
+                    name: c.name, serial: c.serial, notValidAfter: c.notValidAfter,
+                    daysLeft: (c.notValidAfter.timeIntervalSinceNow / 86_400 * 10).rounded() / 10, file: c.file)
+            })
     }
 
     /// Last use of each key by fingerprint, as the data plane saw it (empty if it is not running).
     func lastUsed(_ t: Tenant) -> [String: String] {
         guard let token = FileManager.default.contents(atPath: t.config.dataPlane.internalTokenFile).map({ String(decoding: $0, as: UTF8.self) }),
             let (status, json) = try? HTTPCall.request(
-                "GET", URL(string: "http://127.0.0.1:\(t.config.dataPlane.port)/internal/v1/key-usage")!, body: nil,
-                headers: ["Authorization": "Bearer \(token)"], timeout: 3),
+                "GET", TenantEndpoints(config: t.config).dataPlane.appendingPathComponent("internal/v1/key-usage"), body: nil,
+                headers: ["Authorization": "Bearer \(token)"], timeout: 3, caFile: t.config.tls?.caFile),
             status == 200
         else { return [:] }
         return (json as? [String: Any])?["lastUsed"] as? [String: String] ?? [:]

@@ -49,7 +49,15 @@ public struct KeyStatusReport: Codable, Sendable {
     public var apiKeys: [APIKey]?
     public var apiKeysProblem: String?
     public var credentials: [Credential]
-    public var certificates: [Credential]
+    public var certificates: [CertificateStatus]
+
+    public struct CertificateStatus: Codable, Sendable {
+        public var name: String
+        public var serial: String
+        public var notValidAfter: Date
+        public var daysLeft: Double
+        public var file: String
+    }
 }
 
 /// `vpt keys rotate --cmk`.

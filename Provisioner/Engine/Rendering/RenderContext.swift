@@ -13,6 +13,7 @@ struct RenderContext {
     /// Ports inside the containers; fixed, since each pod has its own network namespace.
     static let controlPlanePort = 8080
     static let dataPlanePort = 8443
+    static let internalPort = 9443
     /// Where the container image keeps tenant state; mirrors the local fleet layout.
     static let containerHome = URL(fileURLWithPath: "/var/lib/vpt")
 
@@ -115,6 +116,7 @@ struct RenderContext {
             p["command"] = YAMLQuoting.string(name)
             p["secretName"] = "runtime-secrets"
             p["secretsMountPath"] = YAMLQuoting.string(containerPaths.secrets(tenant).path)
+            p["tlsMountPath"] = YAMLQuoting.string(containerPaths.tenant(tenant).appendingPathComponent("tls").path)
             for (key, value) in values { p[key] = value }
             return (name, p)
         }
@@ -123,7 +125,7 @@ struct RenderContext {
                 "roleArn": YAMLQuoting.string(graph.controlPlaneRoleArn), "portName": "control-plane",
                 "port": String(Self.controlPlanePort), "replicas": "1", "strategy": "Recreate",
                 // One writer for the metadata database: a single replica on a persistent volume.
-                "persistentVolume": "10Gi", "disruptionBudget": "maxUnavailable: 1",
+                "persistentVolume": "10Gi", "disruptionBudget": "maxUnavailable: 1", "internalPort": String(Self.internalPort),
                 "dataMountPath": YAMLQuoting.string(containerPaths.controlPlaneDirectory(tenant).path),
                 "cpuRequest": "250m", "cpuLimit": "1", "memoryRequest": "256Mi", "memoryLimit": "512Mi",
             ]),
@@ -186,6 +188,7 @@ struct RenderContext {
         var identity = renderer.graph.identity
         identity.controlPlanePort = String(controlPlanePort)
         identity.dataPlanePort = String(dataPlanePort)
+        identity.internalPort = String(internalPort)
         let graph = TenantGraph(
             tenant: renderer.graph.tenant, spec: renderer.graph.spec, identity: identity, paths: FleetPaths(home: containerHome))
         let text = try RuntimeConfigRenderer(graph: graph, cmkArn: renderer.cmkArn, secrets: renderer.secretHashes).render()

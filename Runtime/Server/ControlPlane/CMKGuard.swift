@@ -62,10 +62,11 @@ public struct CMKWatcher: Service {
     }
 
     public func run() async throws {
-        try await cancelWhenGracefulShutdown {
+        // Shutdown cancels the sleep; that is the normal end, not an error.
+        await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 check()
-                try await Task.sleep(for: .milliseconds(500))
+                try? await Task.sleep(for: .milliseconds(500))
             }
         }
     }

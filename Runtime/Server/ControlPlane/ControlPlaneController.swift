@@ -57,6 +57,23 @@ public struct ControlPlaneController: Sendable {
         return name
     }
 
+    /// The data plane's snapshot: on the mutual-TLS internal listener when the tenant has TLS
+    /// (then the client certificate and the token are both required), else beside the public API.
+    public func addInternalRoutes(to router: Router<some RequestContext>) {
+        router.get("/healthz") { _, _ in "ok" }
+        router.get("/internal/v1/snapshot") { request, _ -> Response in
+            guard let token = AuthorizationHeader.bearer(request), APIKeyFormat.hash(token) == internalTokenSHA256 else {
+                throw APIError.unauthorized("the data plane token is missing or wrong")
+            }
+            let snapshot = try await state.currentSnapshot()
+            // The data plane polls twice a second; most polls find nothing new.
+            if request.uri.queryParameters.get("since").flatMap(Int64.init) == snapshot.version {
+                return Response(status: .noContent)
+            }
+            return try JSONBody.encodable(snapshot)
+        }
+    }
+
     public func addRoutes(to router: Router<some RequestContext>) {
         router.get("/healthz") { _, _ in "ok" }
         router.get("/readyz") { _, _ in "ready" }
@@ -134,17 +151,6 @@ public struct ControlPlaneController: Sendable {
             }
             try await state.bindRole(serviceAccount: try context.parameters.require("name"), workspace: workspace, role: role)
             return Response(status: .noContent)
-        }
-        router.get("/internal/v1/snapshot") { request, _ -> Response in
-            guard let token = AuthorizationHeader.bearer(request), APIKeyFormat.hash(token) == internalTokenSHA256 else {
-                throw APIError.unauthorized("the data plane token is missing or wrong")
-            }
-            let snapshot = try await state.currentSnapshot()
-            // The data plane polls twice a second; most polls find nothing new.
-            if request.uri.queryParameters.get("since").flatMap(Int64.init) == snapshot.version {
-                return Response(status: .noContent)
-            }
-            return try JSONBody.encodable(snapshot)
         }
         router.get("/ui") { request, _ -> Response in
             do {
