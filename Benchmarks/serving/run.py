@@ -13,6 +13,7 @@ import json
 import os
 import pathlib
 import random
+import ssl
 import re
 import shutil
 import statistics
@@ -33,12 +34,13 @@ def sh(*args, env=None, check=True, **kw):
     return result.stdout
 
 
-def call(method, url, key=None, body=None, headers=None):
+def call(method, url, key=None, body=None, headers=None, ca=None):
     hdrs = {"Content-Type": "application/json", **(headers or {})}
     if key:
         hdrs["Authorization"] = f"Tecton-key {key}"
     request = urllib.request.Request(url, data=json.dumps(body).encode() if body is not None else None, method=method, headers=hdrs)
-    with urllib.request.urlopen(request, timeout=30) as response:
+    context = ssl.create_default_context(cafile=ca) if ca else None
+    with urllib.request.urlopen(request, timeout=30, context=context) as response:
         raw = response.read()
         return json.loads(raw) if raw else None
 
@@ -129,17 +131,19 @@ def vpt_tenants(args, home, workdir, redis_port):
                               "online": True, "offline": True}],
             "featureServices": [{"name": "bench_service", "featureViews": ["user_stats"]}],
         }
-        call("POST", f"http://127.0.0.1:{control}/v1/workspaces/prod/apply", admin, repo)
-        call("POST", f"http://127.0.0.1:{control}/v1/service-accounts", admin, {"name": "bench"})
-        call("PUT", f"http://127.0.0.1:{control}/v1/workspaces/prod/role-bindings/bench", admin, {"role": "owner"})
-        key = call("POST", f"http://127.0.0.1:{control}/v1/service-accounts/bench/api-keys", admin)["key"]
+        # The tenant's planes serve HTTPS under its own CA; wrk does not verify certificates.
+        ca = str(pathlib.Path(home) / f"tenants/{name}/tls/ca.pem")
+        call("POST", f"https://127.0.0.1:{control}/v1/workspaces/prod/apply", admin, repo, ca=ca)
+        call("POST", f"https://127.0.0.1:{control}/v1/service-accounts", admin, {"name": "bench"}, ca=ca)
+        call("PUT", f"https://127.0.0.1:{control}/v1/workspaces/prod/role-bindings/bench", admin, {"role": "owner"}, ca=ca)
+        key = call("POST", f"https://127.0.0.1:{control}/v1/service-accounts/bench/api-keys", admin, ca=ca)["key"]
         time.sleep(1.5)
-        tenants[store] = {"name": name, "data": data, "key": key}
+        tenants[store] = {"name": name, "data": data, "key": key, "ca": ca}
     return tenants, vpt, env
 
 
 def ingest_benchmarks(tenant, store):
-    url = f"http://127.0.0.1:{tenant['data']}/ingest"
+    url = f"https://127.0.0.1:{tenant['data']}/ingest"
     now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
     def record(user, value):
@@ -149,17 +153,17 @@ def ingest_benchmarks(tenant, store):
         start = time.perf_counter()
         for r in range(requests):
             records = [record((r * batch + i) % USERS, 1.0) for i in range(batch)]
-            call("POST", url, tenant["key"], {"workspace_name": "prod", "records": {"user_events": records}})
+            call("POST", url, tenant["key"], {"workspace_name": "prod", "records": {"user_events": records}}, ca=tenant["ca"])
         elapsed = time.perf_counter() - start
         print(f"ingest target=vpt store={store} batch={batch} records_per_s={batch * requests / elapsed:.0f}", flush=True)
     latencies = []
-    get = f"http://127.0.0.1:{tenant['data']}/api/v1/feature-service/get-features"
+    get = f"https://127.0.0.1:{tenant['data']}/api/v1/feature-service/get-features"
     for i in range(200):
         value = 1000.0 + i
         start = time.perf_counter()
-        call("POST", url, tenant["key"], {"workspace_name": "prod", "records": {"user_events": [record(7, value)]}})
+        call("POST", url, tenant["key"], {"workspace_name": "prod", "records": {"user_events": [record(7, value)]}}, ca=tenant["ca"])
         while True:
-            answer = call("POST", get, tenant["key"], {"params": {"workspace_name": "prod", "feature_service_name": "bench_service", "join_key_map": {"user_id": "7"}}})
+            answer = call("POST", get, tenant["key"], {"params": {"workspace_name": "prod", "feature_service_name": "bench_service", "join_key_map": {"user_id": "7"}}}, ca=tenant["ca"])
             if answer["result"]["features"][0] == value:
                 break
         latencies.append((time.perf_counter() - start) * 1000)
@@ -223,7 +227,7 @@ def main():
             for cache in (False, True):
                 body = {"params": {"workspace_name": "prod", "feature_service_name": "bench_service", "join_key_map": {"user_id": "42"},
                                    "request_options": {"read_from_cache": cache, "write_to_cache": cache}}}
-                url = f"http://127.0.0.1:{tenant['data']}/api/v1/feature-service/get-features"
+                url = f"https://127.0.0.1:{tenant['data']}/api/v1/feature-service/get-features"
                 results[("vpt", store, cache)] = measure(f"vpt store={store} cache={'on' if cache else 'off'}", url, body,
                                                          {"Authorization": f"Tecton-key {tenant['key']}"}, args, workdir)
         noop_port = redis_port + 1000
