@@ -236,4 +236,49 @@ import VPTTestSupport
             #expect(try iam.role(account: data.account, name: data.name)?.accessKeys.count == 1)
         }
     }
+
+    /// `vpt tenant endpoints` prints a curl command that works as printed (HTTPS, tenant CA); the
+    /// control plane's internal port takes only client certificates of the tenant's own CA.
+    @Test func endpointsCurlWorksAndTheInternalPortWantsTheTenantsClientCertificate() throws {
+        let base = 46_500 + Int.random(in: 0..<150) * 10
+        try #require(try vpt(["init", "--port-range", "\(base)-\(base + 9)"], home: home).status == 0)
+        let a = try tenant("tls-a")
+        let b = try tenant("tls-b")
+        defer { for name in ["tls-a", "tls-b"] { _ = try? vpt(["tenant", "stop", name], home: home) } }
+        func sh(_ command: String) throws -> (status: Int32, out: String) {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/bin/sh")
+            process.arguments = ["-c", command]
+            let out = Pipe()
+            process.standardOutput = out
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            return (process.terminationStatus, text)
+        }
+        let endpoints = try vpt(["tenant", "endpoints", "tls-a"], home: home)
+        let curl = try #require(endpoints.stdout.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.first { $0.hasPrefix("curl ") })
+        #expect(curl.contains("--cacert") && curl.contains("https://127.0.0.1:\(a.config.dataPlane.port)"))
+        let answer = try sh(curl)
+        #expect(answer.status == 0 && answer.out.contains("\"features\""), "\(curl) -> \(answer)")
+        // Without the tenant CA the certificate is not trusted; plain HTTP is not served.
+        let untrusted = curl.replacingOccurrences(of: "--cacert \(a.config.tls?.caFile ?? "")", with: "")
+        #expect(try sh(untrusted).status == 60, "curl must reject the certificate without the tenant CA")
+        #expect(try sh("curl -s -o /dev/null -w '%{http_code}' --max-time 3 http://127.0.0.1:\(a.config.dataPlane.port)/healthz").out != "200")
+
+        let tls = try #require(a.config.tls), other = try #require(b.config.tls)
+        let token = try String(contentsOfFile: a.config.dataPlane.internalTokenFile, encoding: .utf8)
+        let snapshot = "https://127.0.0.1:\(tls.internalPort)/internal/v1/snapshot"
+        func internalCall(cert: String?, key: String?) throws -> String {
+            let identity = cert.map { " --cert \($0) --key \(key!)" } ?? ""
+            return try sh("curl -s -o /dev/null -w '%{http_code}' --max-time 3 --cacert \(tls.caFile)\(identity) -H 'Authorization: Bearer \(token)' \(snapshot)").out
+        }
+        #expect(try internalCall(cert: tls.clientCertFile, key: tls.clientKeyFile) == "200")
+        #expect(try internalCall(cert: nil, key: nil) == "000", "the internal port must refuse a client without a certificate")
+        #expect(try internalCall(cert: other.clientCertFile, key: other.clientKeyFile) == "000", "another tenant's client certificate must be refused")
+        // The public port does not serve the snapshot at all.
+        let publicSnapshot = try sh("curl -s -o /dev/null -w '%{http_code}' --max-time 3 --cacert \(tls.caFile) -H 'Authorization: Bearer \(token)' https://127.0.0.1:\(a.config.controlPlane.port)/internal/v1/snapshot").out
+        #expect(publicSnapshot == "404")
+    }
 }
