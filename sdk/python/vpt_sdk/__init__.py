@@ -1,4 +1,5 @@
-"""Python side of vpt: the shared online record codec (see docs/online-record-codec.md)."""
+"""Python side of vpt: the shared online record codec (docs/online-record-codec.md), and a
+client for data scientists: training data with point-in-time correctness, online features."""
 
 from .codec import (
     CODEC_VERSION,
@@ -10,7 +11,15 @@ from .codec import (
     encode_value,
 )
 
+from .client import Client, ClientError, Workspace
+from .retrieval import OfflineRetrieval, RetrievalError
+
 __all__ = [
+    "Client",
+    "ClientError",
+    "OfflineRetrieval",
+    "RetrievalError",
+    "Workspace",
     "CODEC_VERSION",
     "DecodeError",
     "Value",

@@ -1,0 +1,100 @@
+"""A tenant workspace for data scientists: list feature services, read training data from the
+offline store, read online features through the tenant's feature server (HTTPS, tenant CA)."""
+
+from __future__ import annotations
+
+import json
+import pathlib
+import ssl
+import urllib.error
+import urllib.request
+
+import pandas as pd
+
+from .retrieval import OfflineRetrieval
+
+
+class ClientError(RuntimeError):
+    """An answer from the tenant that was not a success; carries the HTTP status and message."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(f"HTTP {status}: {message}")
+        self.status = status
+
+
+class Client:
+    """Endpoints and credential of one tenant. ``api_key`` needs viewer (repository) and consumer
+    (online features) on the workspaces it reads."""
+
+    def __init__(self, control_plane: str, feature_server: str, api_key: str, offline_store: str | None = None,
+                 ca_file: str | None = None, timeout: float = 10):
+        self.control_plane = control_plane.rstrip("/")
+        self.feature_server = feature_server.rstrip("/")
+        self.api_key = api_key
+        self.offline_store = offline_store
+        self.timeout = timeout
+        self._context = ssl.create_default_context(cafile=ca_file) if ca_file else None
+
+    @classmethod
+    def from_fleet(cls, home: str | pathlib.Path, tenant: str, api_key: str) -> "Client":
+        """A client for a tenant on the local target, from its rendered runtime config."""
+        config = json.loads((pathlib.Path(home) / "tenants" / tenant / "config" / "runtime.json").read_text())
+        tls = config.get("tls")
+        scheme = "https" if tls else "http"
+        return cls(
+            control_plane=f"{scheme}://127.0.0.1:{config['controlPlane']['port']}",
+            feature_server=f"{scheme}://127.0.0.1:{config['dataPlane']['port']}",
+            api_key=api_key, offline_store=config["offlineStore"]["location"] if config["offlineStore"]["kind"] == "local" else None,
+            ca_file=tls["caFile"] if tls else None)
+
+    def _call(self, method: str, url: str, body=None):
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(url, data=data, method=method, headers={
+            "Authorization": f"Tecton-key {self.api_key}", "Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout, context=self._context) as response:
+                raw = response.read()
+                return json.loads(raw) if raw else None
+        except urllib.error.HTTPError as error:
+            try:
+                message = json.loads(error.read()).get("message", "")
+            except ValueError:
+                message = ""
+            raise ClientError(error.code, message) from None
+
+    def workspace(self, name: str) -> "Workspace":
+        return Workspace(self, name)
+
+
+class Workspace:
+    def __init__(self, client: Client, name: str):
+        self.client = client
+        self.name = name
+        self._repo = None
+
+    def repo(self) -> dict:
+        if self._repo is None:
+            self._repo = self.client._call("GET", f"{self.client.control_plane}/v1/workspaces/{self.name}/repo")
+        return self._repo
+
+    def list_feature_services(self) -> list[str]:
+        return sorted(s["name"] for s in self.repo().get("featureServices", []))
+
+    def get_historical_features(self, spine: pd.DataFrame, feature_service: str, timestamp_column: str = "timestamp") -> pd.DataFrame:
+        """For each spine row, each feature's latest value at or before the row's time and within
+        its view's TTL (ties: newest write). Columns are named ``VIEW__FEATURE``."""
+        if not self.client.offline_store:
+            raise ClientError(0, "this tenant's offline store is not a local folder this SDK can read")
+        retrieval = OfflineRetrieval(self.repo(), self.client.offline_store, self.name)
+        return retrieval.get_historical_features(spine, feature_service, timestamp_column)
+
+    def get_online_features(self, feature_service: str, join_keys: dict, request_context: dict | None = None) -> dict:
+        """One feature vector from the feature server: ``{name: value}`` in the service's order."""
+        params = {"workspace_name": self.name, "feature_service_name": feature_service,
+                  "join_key_map": {k: (str(v) if isinstance(v, int) and not isinstance(v, bool) else v) for k, v in join_keys.items()},
+                  "metadata_options": {"include_names": True}}
+        if request_context:
+            params["request_context_map"] = request_context
+        answer = self.client._call("POST", f"{self.client.feature_server}/api/v1/feature-service/get-features", {"params": params})
+        names = [f["name"] for f in answer["metadata"]["features"]]
+        return dict(zip(names, answer["result"]["features"]))
