@@ -3,6 +3,11 @@ import VPTLocalCloud
 import VPTModel
 
 extension LocalProvider {
+    /// The tenant's key audit log, in its vendor account.
+    var audit: AuditLog {
+        AuditLog(accountsRoot: paths.accounts, vendorAccount: graph.identity.vendorAccountId, region: graph.spec.vendorAccount.region, tenant: graph.tenant)
+    }
+
     func applyVendorRole(_ r: DesiredResource) throws -> [String: String] {
         let account = r.attributes["account"]!, name = r.attributes["name"]!
         let isDataPlane = name == graph.dataPlaneRoleName
@@ -65,6 +70,7 @@ extension LocalProvider {
             FaultInjection.hit("cmk.after-key")
             if keyRef.hasPrefix("alias/") { try kms.setAlias(keyRef, to: ref) }
             try kms.setGrantees(ref, key.grantees + grantees)
+            try audit.append(action: "cmk.grant", target: ref.arn, detail: "customer-managed key; use granted to \(grantees.joined(separator: ", "))")
             return ["arn": ref.arn, "managedBy": "customer"]
         }
         ref = KMSKeyRef(account: account, region: region, keyId: a["keyId"]!)
@@ -76,6 +82,7 @@ extension LocalProvider {
             try kms.setRotationDays(ref, rotationDays)
         }
         try kms.setAlias(a["keyRef"]!, to: ref)
+        try audit.append(action: "cmk.create", target: ref.arn, detail: "vendor-managed key, rotation every \(rotationDays) days; use granted to \(grantees.joined(separator: ", "))")
         return ["arn": ref.arn, "managedBy": "vendor"]
     }
 
@@ -86,9 +93,12 @@ extension LocalProvider {
             let revoked = Set(a["grantees"]?.split(separator: ",").map(String.init) ?? [])
             let kept = (try kms.describe(ref)?.grantees ?? []).filter { !revoked.contains($0) }
             try kms.setGrantees(ref, kept)
+            try audit.append(action: "cmk.revoke-grants", target: arn, detail: "deprovisioned: the tenant's grants were removed; the key stays with the customer")
             return .retained("customer-managed key \(arn) stays in the customer account; the tenant's grants were removed")
         }
         try kms.deleteAlias(a["keyRef"] ?? "", account: ref.account, region: ref.region)
-        return .scheduled(try kms.scheduleDeletion(ref, days: keyDeletionDays))
+        let date = try kms.scheduleDeletion(ref, days: keyDeletionDays)
+        try audit.append(action: "cmk.schedule-deletion", target: arn, detail: "deprovisioned: deletion on \(ISO8601DateFormatter().string(from: date))")
+        return .scheduled(date)
     }
 }

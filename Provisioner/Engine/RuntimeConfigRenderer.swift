@@ -1,6 +1,7 @@
 import Foundation
 import Mustache
 import VPTContract
+import VPTLocalCloud
 import VPTTemplates
 
 /// Renders `Templates/runtime/runtime.json.mustache`. Every value is passed as a JSON literal and
@@ -67,6 +68,9 @@ struct RuntimeConfigRenderer {
             "internalTokenSHA256": try json(secrets["internalTokenSHA256"] ?? ""),
             "internalTokenFile": try json(paths.internalToken(tenant).path),
             "internalPort": try json(Int(graph.identity.internalPort) ?? 0),
+            "auditLogFile": try json(
+                AuditLog(accountsRoot: paths.accounts, vendorAccount: graph.identity.vendorAccountId, region: spec.vendorAccount.region, tenant: tenant)
+                    .url.path),
             "caFile": try json(pki.caCertificate.path),
             "controlPlaneCertFile": try json(pki.certificate(.controlPlane).path),
             "controlPlaneKeyFile": try json(pki.key(.controlPlane).path),

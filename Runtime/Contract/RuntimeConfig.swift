@@ -45,6 +45,8 @@ public struct ControlPlaneConfig: Codable, Sendable, Equatable {
     public var adminKeySHA256: String
     /// SHA-256 of the token the data plane presents to fetch its snapshot.
     public var internalTokenSHA256: String
+    /// The tenant's key audit log in the vendor account (API key events are appended to it).
+    public var auditLogFile: String?
 }
 
 /// Data plane process settings.

@@ -50,7 +50,8 @@ public enum RuntimeServices {
         let watcher = CMKWatcher(guardState: cmkGuard, store: store, kms: kms, cmk: cmk, tenant: config.tenant, logger: logger)
         let controller = ControlPlaneController(
             state: state, tenant: config.tenant, adminKeySHA256: config.controlPlane.adminKeySHA256,
-            internalTokenSHA256: config.controlPlane.internalTokenSHA256, metrics: metrics)
+            internalTokenSHA256: config.controlPlane.internalTokenSHA256, metrics: metrics,
+            audit: config.controlPlane.auditLogFile.map { AuditLog(url: URL(fileURLWithPath: $0)) })
         let router = Router()
         router.add(middleware: MetricsMiddleware(metrics: metrics))
         router.add(middleware: CMKGuardMiddleware(guardState: cmkGuard))

@@ -200,7 +200,7 @@ import VPTTestSupport
         #expect(wait(keyed, key: third, for: 200, within: 3).0 == 200)
 
         let audit = try vpt(["keys", "audit", "keyed"], home: home)
-        for action in ["cmk.rotate.complete", "credentials.rotate.complete", "certificates.rotate.complete", "api-key.rotate", "api-key.revoke", "cmk.revoke", "cmk.enable"] {
+        for action in ["cmk.create", "api-key.create", "api-key.expire", "cmk.rotate.complete", "credentials.rotate.complete", "certificates.rotate.complete", "api-key.rotate", "api-key.revoke", "cmk.revoke", "cmk.enable"] {
             #expect(audit.stdout.contains(action), "\(action) missing from the audit log")
         }
         for secret in [keyed.key, newKey, third, keyed.admin] { #expect(!audit.stdout.contains(secret)) }

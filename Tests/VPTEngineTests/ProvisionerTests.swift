@@ -123,6 +123,7 @@ import VPTTestSupport
         let spec = try p.loadSpec(yaml: try exampleYAML("acme-eu.yaml"))
         _ = try await p.provision(tenant: "acme-eu", spec: spec)
         let recorded = Dictionary(uniqueKeysWithValues: try p.store.resources(tenant: "acme-eu").map { ($0.address, $0) })
+        let vendor = try #require(try p.store.values(tenant: "acme-eu")["vendorAccountId"])
         let dry = try await p.deprovision(tenant: "acme-eu", dryRun: true)
         #expect(dry.plan.changes.count == 16 && dry.retained.count == 2)
         #expect(try p.store.resources(tenant: "acme-eu").count == 16)
@@ -140,6 +141,9 @@ import VPTTestSupport
         #expect(FileManager.default.fileExists(atPath: recorded["online_store"]!.outputs["directory"]!))
         #expect(FileManager.default.fileExists(atPath: recorded["offline_store"]!.outputs["directory"]!))
         #expect(!FileManager.default.fileExists(atPath: p.paths.tenant("acme-eu").path))
+        // The key events stay on record in the (closed) vendor account.
+        let audit = try AuditLog(accountsRoot: p.paths.accounts, vendorAccount: vendor, region: "eu-west-1", tenant: "acme-eu").read()
+        #expect(audit.entries.map(\.action) == ["cmk.create", "cmk.schedule-deletion"] && audit.brokenAt == nil)
         // The block is free for the next tenant.
         var other = spec
         other.name = "acme-two"

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import VPTEngine
+import VPTLocalCloud
 
 /// `vpt keys`: a tenant's CMK and API keys.
 struct KeysCommand: AsyncParsableCommand {

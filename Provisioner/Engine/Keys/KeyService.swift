@@ -56,7 +56,7 @@ public struct KeyService: Sendable {
         let vendor = try store.values(tenant: name)["vendorAccountId"] ?? "unknown"
         return Tenant(
             name: name, spec: spec, config: config, cmk: cmk,
-            audit: AuditLog(paths: paths, vendorAccount: vendor, region: spec.vendorAccount.region, tenant: name),
+            audit: AuditLog(accountsRoot: paths.accounts, vendorAccount: vendor, region: spec.vendorAccount.region, tenant: name),
             database: URL(fileURLWithPath: config.controlPlane.dataDirectory).appendingPathComponent("metadata.sqlite"))
     }
 

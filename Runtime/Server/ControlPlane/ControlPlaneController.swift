@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import VPTContract
+import VPTLocalCloud
 
 /// The control plane's HTTP API: feature repositories, service accounts, API keys, role bindings,
 /// the data plane's snapshot, a read-only web UI, health and metrics.
@@ -10,13 +11,28 @@ public struct ControlPlaneController: Sendable {
     let internalTokenSHA256: String
     let metrics: RequestMetrics
     let tenant: String
+    /// The tenant's key audit log: every API key issued, given an expiry or revoked here is recorded.
+    let audit: AuditLog?
 
-    public init(state: ControlPlaneState, tenant: String, adminKeySHA256: String, internalTokenSHA256: String, metrics: RequestMetrics) {
+    public init(
+        state: ControlPlaneState, tenant: String, adminKeySHA256: String, internalTokenSHA256: String, metrics: RequestMetrics,
+        audit: AuditLog? = nil
+    ) {
         self.state = state
         self.tenant = tenant
         self.adminKeySHA256 = adminKeySHA256
         self.internalTokenSHA256 = internalTokenSHA256
         self.metrics = metrics
+        self.audit = audit
+    }
+
+    /// Appends a key event; the operation itself has happened, so a failing log is reported as 500.
+    func record(_ action: String, _ target: String, _ detail: String) throws {
+        do {
+            try audit?.append(action: action, target: target, detail: detail, actor: "tenant admin key, via the control plane (pid \(getpid()))")
+        } catch {
+            throw APIError(.internalServerError, "the key event happened but could not be written to the audit log: \(error)")
+        }
     }
 
     /// Who is calling: the tenant admin, or a service account with roles.
@@ -107,6 +123,7 @@ public struct ControlPlaneController: Sendable {
             let name = try context.parameters.require("name")
             let expires = request.uri.queryParameters.get("ttl_seconds").flatMap(Double.init).map { Date().addingTimeInterval($0) }
             let (id, key) = try await state.createAPIKey(serviceAccount: name, expiresAt: expires)
+            try record("api-key.create", "api-key/\(id)", "for service account \(name)" + (expires.map { ", expires \(ISO8601DateFormatter().string(from: $0))" } ?? ""))
             return JSONBody.response(["id": id, "key": key, "serviceAccount": name], status: .created)
         }
         router.get("/v1/api-keys") { request, _ -> Response in
@@ -133,12 +150,16 @@ public struct ControlPlaneController: Sendable {
             guard let body = try? decoder.decode(ExpiryBody.self, from: Data(buffer: try await request.body.collect(upTo: 4096))) else {
                 throw APIError.badRequest("body: expected {\"expiresAt\": \"<ISO 8601 time>\"}")
             }
-            try await state.setAPIKeyExpiry(id: try context.parameters.require("id"), expiresAt: body.expiresAt)
+            let id = try context.parameters.require("id")
+            try await state.setAPIKeyExpiry(id: id, expiresAt: body.expiresAt)
+            try record("api-key.expire", "api-key/\(id)", "expires \(ISO8601DateFormatter().string(from: body.expiresAt))")
             return Response(status: .noContent)
         }
         router.delete("/v1/api-keys/:id") { request, context -> Response in
             try requireAdmin(try await caller(request))
-            try await state.revokeAPIKey(id: try context.parameters.require("id"))
+            let id = try context.parameters.require("id")
+            try await state.revokeAPIKey(id: id)
+            try record("api-key.revoke", "api-key/\(id)", "revoked")
             return Response(status: .noContent)
         }
         router.put("/v1/workspaces/:workspace/role-bindings/:name") { request, context -> Response in

@@ -1,7 +1,6 @@
 import Crypto
 import Foundation
 import VPTContract
-import VPTLocalCloud
 
 /// One key event: who, what, when, on which target. Never a secret: key ids, versions and
 /// service account names only.
@@ -22,9 +21,9 @@ public struct AuditLog: Sendable {
 
     public init(url: URL) { self.url = url }
 
-    /// The log of a tenant whose vendor account and region are known.
-    public init(paths: FleetPaths, vendorAccount: String, region: String, tenant: String) {
-        url = paths.region(vendorAccount, region).appendingPathComponent("audit/\(tenant).jsonl")
+    /// The log of a tenant, in its vendor account's region folder under `accountsRoot`.
+    public init(accountsRoot: URL, vendorAccount: String, region: String, tenant: String) {
+        url = accountsRoot.appendingPathComponent("\(vendorAccount)/\(region)/audit/\(tenant).jsonl")
     }
 
     /// Who runs this process, for the `actor` field.
@@ -43,6 +42,11 @@ public struct AuditLog: Sendable {
     /// Appends one entry (O_APPEND, then fsync): never rewrites what is there.
     public func append(action: String, target: String, detail: String = "", actor: String = AuditLog.currentActor) throws {
         try SecureFiles.makeDirectory(url.deletingLastPathComponent())
+        // One writer at a time (vpt and the control plane both append): the chain needs the last line.
+        let lockFD = open(url.path + ".lock", O_WRONLY | O_CREAT, 0o600)
+        guard lockFD >= 0 else { throw CocoaError(.fileWriteNoPermission, userInfo: [NSFilePathErrorKey: url.path]) }
+        defer { close(lockFD) }
+        flock(lockFD, LOCK_EX)
         let lastLine = (try? String(contentsOf: url, encoding: .utf8))?.split(separator: "\n").last.map(String.init)
         let previous = lastLine.map { Hex.sha256($0) } ?? String(repeating: "0", count: 64)
         let entry = AuditEntry(at: Date(), actor: actor, action: action, target: target, detail: detail, previous: previous)
