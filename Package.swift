@@ -169,7 +169,10 @@ let package = Package(
         // The serving benchmark's ceiling: the same framework answering a fixed 50-feature body.
         .executableTarget(
             name: "vpt-noop-server",
-            dependencies: [.product(name: "Hummingbird", package: "hummingbird")],
+            dependencies: [
+                .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
             path: "Benchmarks/NoopServer",
             swiftSettings: swiftSettings
         ),

@@ -1,8 +1,12 @@
 import Foundation
 import Hummingbird
+import HummingbirdTLS
+import NIOSSL
 
 /// A no-op feature server for the serving benchmark: it decodes the get-features request as ours does
 /// and returns a fixed 50-feature body, so the framework's own cost is measured in the same run.
+/// `vpt-noop-server PORT [CERT KEY]`: with a certificate it serves HTTPS, as the tenant's feature
+/// server does, so both pay for TLS.
 @main
 struct NoopServer {
     static func main() async throws {
@@ -22,7 +26,14 @@ struct NoopServer {
             }
             return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: fixed)))
         }
-        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: port)))
-        try await app.runService()
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        let configuration = ApplicationConfiguration(address: .hostname("127.0.0.1", port: port))
+        if arguments.count >= 3 {
+            let chain = try NIOSSLCertificate.fromPEMFile(arguments[1]).map { NIOSSLCertificateSource.certificate($0) }
+            let tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .file(arguments[2]))
+            try await Application(router: router, server: try .tls(.http1(), tlsConfiguration: tls), configuration: configuration).runService()
+        } else {
+            try await Application(router: router, configuration: configuration).runService()
+        }
     }
 }

@@ -45,11 +45,12 @@ def call(method, url, key=None, body=None, headers=None, ca=None):
         return json.loads(raw) if raw else None
 
 
-def wait_http(url, timeout=60):
+def wait_http(url, timeout=60, ca=None):
     deadline = time.time() + timeout
+    context = ssl.create_default_context(cafile=ca) if ca else None
     while time.time() < deadline:
         try:
-            urllib.request.urlopen(url, timeout=1)
+            urllib.request.urlopen(url, timeout=1, context=context)
             return
         except urllib.error.HTTPError:
             return  # it answers
@@ -231,10 +232,13 @@ def main():
                 results[("vpt", store, cache)] = measure(f"vpt store={store} cache={'on' if cache else 'off'}", url, body,
                                                          {"Authorization": f"Tecton-key {tenant['key']}"}, args, workdir)
         noop_port = redis_port + 1000
-        processes.append(subprocess.Popen([str(pathlib.Path(args.bin) / "vpt-noop-server"), str(noop_port)]))
-        wait_http(f"http://127.0.0.1:{noop_port}/")
+        # The no-op handler serves HTTPS with the sqlite tenant's certificate: both pay for TLS.
+        tls = pathlib.Path(home) / "tenants/bench-sqlite/tls"
+        processes.append(subprocess.Popen([str(pathlib.Path(args.bin) / "vpt-noop-server"), str(noop_port),
+                                           str(tls / "data-plane.pem"), str(tls / "data-plane-key.pem")]))
+        wait_http(f"https://127.0.0.1:{noop_port}/", ca=str(tls / "ca.pem"))
         body = {"params": {"workspace_name": "prod", "feature_service_name": "bench_service", "join_key_map": {"user_id": "42"}}}
-        results["noop"] = measure("noop-handler", f"http://127.0.0.1:{noop_port}/api/v1/feature-service/get-features", body, {}, args, workdir)
+        results["noop"] = measure("noop-handler", f"https://127.0.0.1:{noop_port}/api/v1/feature-service/get-features", body, {}, args, workdir)
         for store, offset in () if args.skip_feast else (("sqlite", 1001), ("redis", 1002)):
             process = feast_server(args, store, workdir, redis_port, redis_port + offset)
             processes.append(process)
