@@ -10,6 +10,8 @@ struct RuntimeConfigRenderer {
     let graph: TenantGraph
     let cmkArn: String
     let secrets: [String: String]
+    /// Where the control plane appends key events; default: the tenant's log in its vendor account.
+    var auditLogFile: String? = nil
 
     func render() throws -> String {
         let template = try MustacheTemplate(string: try Templates.text("runtime/runtime.json.mustache"))
@@ -69,7 +71,8 @@ struct RuntimeConfigRenderer {
             "internalTokenFile": try json(paths.internalToken(tenant).path),
             "internalPort": try json(Int(graph.identity.internalPort) ?? 0),
             "auditLogFile": try json(
-                AuditLog(accountsRoot: paths.accounts, vendorAccount: graph.identity.vendorAccountId, region: spec.vendorAccount.region, tenant: tenant)
+                auditLogFile
+                    ?? AuditLog(accountsRoot: paths.accounts, vendorAccount: graph.identity.vendorAccountId, region: spec.vendorAccount.region, tenant: tenant)
                     .url.path),
             "caFile": try json(pki.caCertificate.path),
             "controlPlaneCertFile": try json(pki.certificate(.controlPlane).path),

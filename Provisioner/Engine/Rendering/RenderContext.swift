@@ -191,7 +191,9 @@ struct RenderContext {
         identity.internalPort = String(internalPort)
         let graph = TenantGraph(
             tenant: renderer.graph.tenant, spec: renderer.graph.spec, identity: identity, paths: FleetPaths(home: containerHome))
-        let text = try RuntimeConfigRenderer(graph: graph, cmkArn: renderer.cmkArn, secrets: renderer.secretHashes).render()
+        // In a pod the accounts folder does not exist: key events go to the control plane's volume.
+        let audit = FleetPaths(home: containerHome).controlPlaneDirectory(renderer.graph.tenant).appendingPathComponent("audit.jsonl").path
+        let text = try RuntimeConfigRenderer(graph: graph, cmkArn: renderer.cmkArn, secrets: renderer.secretHashes, auditLogFile: audit).render()
         _ = try JSONDecoder().decode(RuntimeConfig.self, from: Data(text.utf8))
         return text.hasSuffix("\n") ? String(text.dropLast()) : text
     }
