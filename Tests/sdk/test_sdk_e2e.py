@@ -97,3 +97,30 @@ def test_ingested_records_reach_training_data_and_online_features(tenant):
     with pytest.raises(vpt_sdk.ClientError) as denied:
         vpt_sdk.Client.from_fleet(home, "acme-eu", "vpt_acme-eu_000000000000_wrong").workspace("prod").get_online_features("fraud", {"user_id": 3})
     assert denied.value.status == 401
+
+
+def test_rift_output_is_served_by_the_feature_server(tenant, tmp_path):
+    """A window materialized by the Rift runner (Python, shared codec) lands in the tenant's own
+    online store and is read back by the Swift feature server."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from vpt_sdk.rift import run_window
+
+    home, data, key, ca = tenant
+    config = json.loads((home / "tenants/acme-eu/config/runtime.json").read_text())
+    now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+    source = tmp_path / "orders.parquet"
+    pq.write_table(pa.table({"user_id": [77, 78], "amount": [42.5, 1.25], "ts": [now, now]}), source)
+    job = {
+        "tenant": "acme-eu", "workspace": "prod", "allowedRegions": config["allowedRegions"],
+        "view": {"name": "user_txn", "joinKeys": [{"name": "user_id", "type": "int64"}], "features": [{"name": "amount", "type": "float64"}],
+                 "timestampField": "ts", "sql": "SELECT user_id, amount, ts FROM source", "online": True, "offline": True},
+        "source": {"name": "orders", "path": str(source), "format": "parquet", "region": config["offlineStore"]["region"]},
+        "offlineStore": {"location": config["offlineStore"]["location"], "region": config["offlineStore"]["region"]},
+        "onlineStore": {"kind": "sqlite", "location": config["onlineStore"]["location"], "region": config["onlineStore"]["region"]},
+        "window": {"start": (now - datetime.timedelta(hours=1)).isoformat(), "end": (now + datetime.timedelta(seconds=1)).isoformat()},
+    }
+    assert run_window(job)["online"] == 2
+    workspace = vpt_sdk.Client.from_fleet(home, "acme-eu", key).workspace("prod")
+    assert workspace.get_online_features("fraud", {"user_id": 77}) == {"user_txn.amount": 42.5}
+    assert workspace.get_online_features("fraud", {"user_id": 78}) == {"user_txn.amount": 1.25}
