@@ -1,3 +1,5 @@
+import Foundation
+
 /// Scalar types of join keys, fields and features.
 public enum FeatureType: String, Codable, Sendable, CaseIterable {
     case int64, float64, string, bool
@@ -64,6 +66,74 @@ public struct FeatureViewDefinition: Codable, Sendable, Equatable {
     }
 }
 
+/// A batch source: Parquet or CSV files (one file or a folder of them) in the customer account's
+/// offline store region, read by Rift jobs. `path` is relative to the tenant's offline store.
+public struct BatchSourceDefinition: Codable, Sendable, Equatable {
+    public var name: String
+    public var path: String
+    /// `parquet` or `csv`.
+    public var format: String
+    public var schema: [TypedField]
+    public var timestampField: String
+    public init(name: String, path: String, format: String, schema: [TypedField], timestampField: String) {
+        self.name = name
+        self.path = path
+        self.format = format
+        self.schema = schema
+        self.timestampField = timestampField
+    }
+}
+
+/// A batch feature view: a SQL transformation of a batch source (the relation `source`),
+/// materialized by Rift on `batchSchedule` (`15m`, `1h`, `1d`) from `featureStartTime` on.
+public struct BatchFeatureViewDefinition: Codable, Sendable, Equatable {
+    public var name: String
+    public var entities: [String]
+    public var source: String
+    public var sql: String
+    /// The output column holding each row's event time.
+    public var timestampField: String
+    public var features: [TypedField]
+    public var ttlSeconds: Int
+    public var online: Bool
+    public var offline: Bool
+    public var batchSchedule: String
+    /// ISO 8601 with a zone, e.g. `2026-01-01T00:00:00Z`.
+    public var featureStartTime: String
+    public init(
+        name: String, entities: [String], source: String, sql: String, timestampField: String, features: [TypedField], ttlSeconds: Int,
+        online: Bool = true, offline: Bool = true, batchSchedule: String, featureStartTime: String
+    ) {
+        self.name = name
+        self.entities = entities
+        self.source = source
+        self.sql = sql
+        self.timestampField = timestampField
+        self.features = features
+        self.ttlSeconds = ttlSeconds
+        self.online = online
+        self.offline = offline
+        self.batchSchedule = batchSchedule
+        self.featureStartTime = featureStartTime
+    }
+
+    /// `batchSchedule` in seconds, if it is `N` followed by `m`, `h` or `d`.
+    public var scheduleSeconds: Int? {
+        guard let unit = batchSchedule.last, let count = Int(batchSchedule.dropLast()), count > 0 else { return nil }
+        switch unit {
+        case "m": return count * 60
+        case "h": return count * 3600
+        case "d": return count * 86_400
+        default: return nil
+        }
+    }
+
+    /// How the feature server sees it: features of entities, read from the online store.
+    public var servingView: FeatureViewDefinition {
+        FeatureViewDefinition(name: name, entities: entities, source: source, features: features, ttlSeconds: ttlSeconds, online: online, offline: offline)
+    }
+}
+
 /// A feature service: the features an application asks for, by feature view.
 public struct FeatureServiceDefinition: Codable, Sendable, Equatable {
     public var name: String
@@ -80,15 +150,38 @@ public struct FeatureRepo: Codable, Sendable, Equatable {
     public var pushSources: [PushSourceDefinition]
     public var featureViews: [FeatureViewDefinition]
     public var featureServices: [FeatureServiceDefinition]
+    public var batchSources: [BatchSourceDefinition]
+    public var batchFeatureViews: [BatchFeatureViewDefinition]
     public init(
         entities: [EntityDefinition] = [], pushSources: [PushSourceDefinition] = [], featureViews: [FeatureViewDefinition] = [],
-        featureServices: [FeatureServiceDefinition] = []
+        featureServices: [FeatureServiceDefinition] = [], batchSources: [BatchSourceDefinition] = [],
+        batchFeatureViews: [BatchFeatureViewDefinition] = []
     ) {
         self.entities = entities
         self.pushSources = pushSources
         self.featureViews = featureViews
         self.featureServices = featureServices
+        self.batchSources = batchSources
+        self.batchFeatureViews = batchFeatureViews
     }
+
+    enum CodingKeys: String, CodingKey {
+        case entities, pushSources, featureViews, featureServices, batchSources, batchFeatureViews
+    }
+
+    /// Every list may be left out (repositories written before batch views have none).
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        entities = try c.decodeIfPresent([EntityDefinition].self, forKey: .entities) ?? []
+        pushSources = try c.decodeIfPresent([PushSourceDefinition].self, forKey: .pushSources) ?? []
+        featureViews = try c.decodeIfPresent([FeatureViewDefinition].self, forKey: .featureViews) ?? []
+        featureServices = try c.decodeIfPresent([FeatureServiceDefinition].self, forKey: .featureServices) ?? []
+        batchSources = try c.decodeIfPresent([BatchSourceDefinition].self, forKey: .batchSources) ?? []
+        batchFeatureViews = try c.decodeIfPresent([BatchFeatureViewDefinition].self, forKey: .batchFeatureViews) ?? []
+    }
+
+    /// Every view the feature server can serve: push views and batch views.
+    public var servingViews: [FeatureViewDefinition] { featureViews + batchFeatureViews.map(\.servingView) }
 
     /// The join keys of a feature view, in entity order then declared order.
     public func joinKeys(of view: FeatureViewDefinition) -> [TypedField] {
@@ -104,7 +197,9 @@ public struct FeatureRepo: Codable, Sendable, Equatable {
         }
         unique(entities.map(\.name), "entity")
         unique(pushSources.map(\.name), "push source")
-        unique(featureViews.map(\.name), "feature view")
+        unique(featureViews.map(\.name) + batchFeatureViews.map(\.name), "feature view")
+        unique(batchSources.map(\.name), "batch source")
+        problems += batchProblems()
         unique(featureServices.map(\.name), "feature service")
         for entity in entities where entity.joinKeys.isEmpty { problems.append("entity '\(entity.name)' has no join keys") }
         for source in pushSources where !source.schema.contains(where: { $0.name == source.timestampField }) {
@@ -132,9 +227,40 @@ public struct FeatureRepo: Codable, Sendable, Equatable {
         }
         for service in featureServices {
             if service.featureViews.isEmpty { problems.append("feature service '\(service.name)' has no feature views") }
-            for view in service.featureViews where !featureViews.contains(where: { $0.name == view }) {
+            for view in service.featureViews where !servingViews.contains(where: { $0.name == view }) {
                 problems.append("feature service '\(service.name)' references unknown feature view '\(view)'")
             }
+        }
+        return problems
+    }
+
+    /// The rules of batch sources and batch feature views.
+    func batchProblems() -> [String] {
+        var problems: [String] = []
+        for source in batchSources {
+            let p = "batch source '\(source.name)'"
+            if !["parquet", "csv"].contains(source.format) { problems.append("\(p): format '\(source.format)' must be parquet or csv") }
+            if source.path.isEmpty || source.path.hasPrefix("/") || source.path.split(separator: "/").contains("..") {
+                problems.append("\(p): path '\(source.path)' must be relative to the tenant's offline store, without '..'")
+            }
+            if !source.schema.contains(where: { $0.name == source.timestampField }) {
+                problems.append("\(p): timestampField '\(source.timestampField)' is not in its schema")
+            }
+        }
+        let iso = ISO8601DateFormatter()
+        for view in batchFeatureViews {
+            let p = "batch feature view '\(view.name)'"
+            if view.ttlSeconds <= 0 { problems.append("\(p): ttlSeconds must be positive") }
+            if view.features.isEmpty { problems.append("\(p) has no features") }
+            if view.sql.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { problems.append("\(p): sql is empty") }
+            if view.scheduleSeconds == nil { problems.append("\(p): batchSchedule '\(view.batchSchedule)' must be a count and m, h or d, like 1h") }
+            if iso.date(from: view.featureStartTime) == nil {
+                problems.append("\(p): featureStartTime '\(view.featureStartTime)' must be ISO 8601 with a zone, like 2026-01-01T00:00:00Z")
+            }
+            for entity in view.entities where !entities.contains(where: { $0.name == entity }) {
+                problems.append("\(p) references unknown entity '\(entity)'")
+            }
+            if !batchSources.contains(where: { $0.name == view.source }) { problems.append("\(p) references unknown batch source '\(view.source)'") }
         }
         return problems
     }

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import VPTContract
 
@@ -65,5 +66,46 @@ import VPTTestSupport
             _ = try access.authorize(key: nil, workspace: "prod", minimum: .viewer)
             Issue.record("no key passed")
         } catch let error as APIError { #expect(error.status == .unauthorized) }
+    }
+
+    @Test func batchSourcesAndViewsAreValidatedAndServable() throws {
+        var repo = good
+        repo.batchSources = [
+            BatchSourceDefinition(
+                name: "orders", path: "raw/orders", format: "parquet",
+                schema: [TypedField(name: "user_id", type: .int64), TypedField(name: "amount", type: .float64), TypedField(name: "ts", type: .string)],
+                timestampField: "ts")
+        ]
+        repo.batchFeatureViews = [
+            BatchFeatureViewDefinition(
+                name: "spend", entities: ["user"], source: "orders", sql: "SELECT user_id, SUM(amount) AS total, MAX(ts) AS ts FROM source GROUP BY 1",
+                timestampField: "ts", features: [TypedField(name: "total", type: .float64)], ttlSeconds: 86_400, batchSchedule: "1h",
+                featureStartTime: "2026-01-01T00:00:00Z")
+        ]
+        repo.featureServices.append(FeatureServiceDefinition(name: "spending", featureViews: ["spend", "v"]))
+        #expect(repo.problems().isEmpty, "\(repo.problems())")
+        #expect(repo.servingViews.map(\.name) == ["v", "spend"])
+        #expect(repo.batchFeatureViews[0].scheduleSeconds == 3600)
+
+        var broken = repo
+        broken.batchSources[0].path = "../other-tenant/orders"
+        broken.batchSources[0].format = "avro"
+        broken.batchFeatureViews[0].batchSchedule = "hourly"
+        broken.batchFeatureViews[0].featureStartTime = "2026-01-01"
+        broken.batchFeatureViews[0].source = "nowhere"
+        broken.batchFeatureViews.append(broken.batchFeatureViews[0])
+        let problems = broken.problems().joined(separator: "\n")
+        for expected in [
+            "path '../other-tenant/orders' must be relative", "format 'avro' must be parquet or csv", "batchSchedule 'hourly'",
+            "featureStartTime '2026-01-01'", "unknown batch source 'nowhere'", "feature view 'spend' is defined twice",
+        ] {
+            #expect(problems.contains(expected), "missing: \(expected)")
+        }
+
+        // Repositories stored before batch views existed still decode.
+        let old = try JSONDecoder().decode(FeatureRepo.self, from: Data(#"{"entities": [], "featureViews": []}"#.utf8))
+        #expect(old.batchSources.isEmpty && old.batchFeatureViews.isEmpty && old.pushSources.isEmpty)
+        let roundTrip = try JSONDecoder().decode(FeatureRepo.self, from: try JSONEncoder().encode(repo))
+        #expect(roundTrip == repo)
     }
 }

@@ -12,6 +12,7 @@ import ssl
 import subprocess
 import tempfile
 import time
+import urllib.error
 import urllib.request
 
 import pandas as pd
@@ -99,28 +100,47 @@ def test_ingested_records_reach_training_data_and_online_features(tenant):
     assert denied.value.status == 401
 
 
-def test_rift_output_is_served_by_the_feature_server(tenant, tmp_path):
-    """A window materialized by the Rift runner (Python, shared codec) lands in the tenant's own
-    online store and is read back by the Swift feature server."""
+def test_batch_view_window_is_served_online_and_read_back_as_training_data(tenant):
+    """A batch source and batch feature view applied through the control plane; the Rift runner
+    materializes a window (Python, shared codec) into the tenant's own stores; the Swift feature
+    server serves it and the SDK reads it back point-in-time correct."""
     import pyarrow as pa
     import pyarrow.parquet as pq
-    from vpt_sdk.rift import run_window
+    from vpt_sdk.rift import job_for, run_window
 
     home, data, key, ca = tenant
     config = json.loads((home / "tenants/acme-eu/config/runtime.json").read_text())
-    now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
-    source = tmp_path / "orders.parquet"
-    pq.write_table(pa.table({"user_id": [77, 78], "amount": [42.5, 1.25], "ts": [now, now]}), source)
-    job = {
-        "tenant": "acme-eu", "workspace": "prod", "allowedRegions": config["allowedRegions"],
-        "view": {"name": "user_txn", "joinKeys": [{"name": "user_id", "type": "int64"}], "features": [{"name": "amount", "type": "float64"}],
-                 "timestampField": "ts", "sql": "SELECT user_id, amount, ts FROM source", "online": True, "offline": True},
-        "source": {"name": "orders", "path": str(source), "format": "parquet", "region": config["offlineStore"]["region"]},
-        "offlineStore": {"location": config["offlineStore"]["location"], "region": config["offlineStore"]["region"]},
-        "onlineStore": {"kind": "sqlite", "location": config["onlineStore"]["location"], "region": config["onlineStore"]["region"]},
-        "window": {"start": (now - datetime.timedelta(hours=1)).isoformat(), "end": (now + datetime.timedelta(seconds=1)).isoformat()},
-    }
-    assert run_window(job)["online"] == 2
+    admin = (home / "tenants/acme-eu/secrets/admin-api-key").read_text()
+    control = f"https://127.0.0.1:{config['controlPlane']['port']}"
+    raw = pathlib.Path(config["offlineStore"]["location"]) / "raw" / "orders"
+    raw.mkdir(parents=True)
+    hour = datetime.datetime.now(datetime.timezone.utc).replace(minute=0, second=0, microsecond=0) - datetime.timedelta(hours=1)
+    pq.write_table(pa.table({"user_id": [77, 77, 78], "amount": [40.0, 2.5, 1.25],
+                             "ts": [hour + datetime.timedelta(minutes=5), hour + datetime.timedelta(minutes=50), hour + datetime.timedelta(minutes=7)]}),
+                   raw / "part-0.parquet")
     workspace = vpt_sdk.Client.from_fleet(home, "acme-eu", key).workspace("prod")
-    assert workspace.get_online_features("fraud", {"user_id": 77}) == {"user_txn.amount": 42.5}
-    assert workspace.get_online_features("fraud", {"user_id": 78}) == {"user_txn.amount": 1.25}
+    repo = workspace.repo()
+    repo["batchSources"] = [{"name": "orders", "path": "raw/orders", "format": "parquet", "timestampField": "ts",
+                             "schema": [{"name": "user_id", "type": "int64"}, {"name": "amount", "type": "float64"}, {"name": "ts", "type": "string"}]}]
+    repo["batchFeatureViews"] = [{"name": "spend", "entities": ["user"], "source": "orders", "timestampField": "hour",
+                                  "sql": "SELECT user_id, date_trunc('hour', ts) AS hour, SUM(amount) AS total FROM source GROUP BY 1, 2",
+                                  "features": [{"name": "total", "type": "float64"}], "ttlSeconds": 86400, "online": True, "offline": True,
+                                  "batchSchedule": "1h", "featureStartTime": "2026-01-01T00:00:00Z"}]
+    repo["featureServices"].append({"name": "spending", "featureViews": ["spend"]})
+    changes = call("POST", f"{control}/v1/workspaces/prod/apply", admin, repo, ca)
+    assert {(c["kind"], c["name"]) for c in changes["changes"] if c["action"] == "create"} >= {("batch_source", "orders"), ("batch_feature_view", "spend")}
+    bad = dict(repo, batchSources=[dict(repo["batchSources"][0], path="../globex-us/orders")])
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        call("POST", f"{control}/v1/workspaces/prod/apply", admin, bad, ca)
+    assert refused.value.code == 400
+    time.sleep(1.2)  # the data plane picks up the new repository
+
+    fresh = vpt_sdk.Client.from_fleet(home, "acme-eu", key).workspace("prod")
+    job = job_for(config, fresh.repo(), "prod", "spend", hour.isoformat(), (hour + datetime.timedelta(hours=1)).isoformat())
+    result = run_window(job)
+    assert result["rows"] == 2 and result["online"] == 2
+    assert fresh.get_online_features("spending", {"user_id": 77}) == {"spend.total": 42.5}
+    assert fresh.get_online_features("spending", {"user_id": 78}) == {"spend.total": 1.25}
+    spine = pd.DataFrame({"user_id": [77, 77], "timestamp": [hour - datetime.timedelta(minutes=1), hour + datetime.timedelta(minutes=30)]})
+    training = fresh.get_historical_features(spine, "spending")
+    assert pd.isna(training["spend__total"].iloc[0]) and training["spend__total"].iloc[1] == 42.5

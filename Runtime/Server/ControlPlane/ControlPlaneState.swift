@@ -154,6 +154,8 @@ public actor ControlPlaneState {
         diff("entity", current.entities, repo.entities, \.name)
         diff("push_source", current.pushSources, repo.pushSources, \.name)
         diff("feature_view", current.featureViews, repo.featureViews, \.name)
+        diff("batch_source", current.batchSources, repo.batchSources, \.name)
+        diff("batch_feature_view", current.batchFeatureViews, repo.batchFeatureViews, \.name)
         diff("feature_service", current.featureServices, repo.featureServices, \.name)
         if !dryRun, !changes.isEmpty {
             try put("repo", workspace, "repo", repo)

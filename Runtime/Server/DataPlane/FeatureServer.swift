@@ -46,7 +46,8 @@ public struct FeatureServer: Sendable {
         guard let service = repo.featureServices.first(where: { $0.name == serviceName }) else {
             throw APIError.notFound("feature service '\(serviceName)' does not exist in workspace '\(workspace)'")
         }
-        let views = service.featureViews.compactMap { name in repo.featureViews.first { $0.name == name } }
+        let servable = repo.servingViews
+        let views = service.featureViews.compactMap { name in servable.first { $0.name == name } }
         var joinKeys: [TypedField] = []
         for view in views { for key in repo.joinKeys(of: view) where !joinKeys.contains(key) { joinKeys.append(key) } }
         return (workspace, repo, views, joinKeys)

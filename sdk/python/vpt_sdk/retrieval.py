@@ -36,6 +36,7 @@ class FeatureView:
     source: str
     features: list[tuple[str, str]]
     ttl_seconds: int
+    batch: bool = False
 
 
 class OfflineRetrieval:
@@ -53,6 +54,10 @@ class OfflineRetrieval:
                 features=[(f["name"], f["type"]) for f in v["features"]], ttl_seconds=int(v["ttlSeconds"]))
             for v in repo.get("featureViews", [])
         }
+        for v in repo.get("batchFeatureViews", []):
+            self.views[v["name"]] = FeatureView(
+                name=v["name"], join_keys=[k for e in v["entities"] for k in keys[e]], source=v["source"],
+                features=[(f["name"], f["type"]) for f in v["features"]], ttl_seconds=int(v["ttlSeconds"]), batch=True)
         self.services = {s["name"]: s["featureViews"] for s in repo.get("featureServices", [])}
 
     def feature_services(self) -> list[str]:
@@ -60,8 +65,13 @@ class OfflineRetrieval:
 
     def _events(self, con: duckdb.DuckDBPyConnection, view: FeatureView) -> str:
         """A relation of the view's events, one row per (keys, event time): the newest write."""
-        folder = self.root / "ingest" / self.workspace / view.source
-        files = sorted(str(p) for p in folder.glob("*.jsonl")) if folder.is_dir() else []
+        if view.batch:
+            # Rift's windows: one Parquet file per window (a re-run replaced its own file).
+            folder = self.root / "batch" / self.workspace / view.name
+            files = sorted(str(p) for p in folder.glob("*.parquet")) if folder.is_dir() else []
+        else:
+            folder = self.root / "ingest" / self.workspace / view.source
+            files = sorted(str(p) for p in folder.glob("*.jsonl")) if folder.is_dir() else []
         keys = ", ".join(f"CAST({_quote(k)} AS VARCHAR) AS {_quote(k)}" for k in view.join_keys)
         features = ", ".join(f"TRY_CAST({_quote(n)} AS {SQL_TYPES.get(t, 'VARCHAR')}) AS {_quote(n)}" for n, t in view.features)
         name = f"events_{len(con.execute('SELECT 1').fetchall())}_{view.name}"
@@ -72,10 +82,12 @@ class OfflineRetrieval:
             con.execute(f"CREATE OR REPLACE TEMP VIEW {_quote(name)} AS SELECT {columns} WHERE false")
             return name
         paths = "[" + ", ".join("'" + f.replace("'", "''") + "'" for f in files) + "]"
+        reader = (f"read_parquet({paths}, union_by_name=true)" if view.batch
+                  else f"read_json_auto({paths}, format='newline_delimited', union_by_name=true, sample_size=-1)")
         con.execute(
             f"""CREATE OR REPLACE TEMP TABLE {_quote(name)} AS
                 SELECT {keys}, CAST(_event_time_micros AS BIGINT) AS _event, CAST(_write_time_micros AS BIGINT) AS _write, {features}
-                FROM read_json_auto({paths}, format='newline_delimited', union_by_name=true, sample_size=-1)
+                FROM {reader}
                 QUALIFY row_number() OVER (PARTITION BY {', '.join(_quote(k) for k in view.join_keys)}, _event ORDER BY _write DESC) = 1""")
         return name
 

@@ -72,6 +72,27 @@ def _check_residency(job: dict) -> None:
             raise RiftError(f"{what}.region: '{region}' is outside allowedRegions {sorted(allowed)}; the job did not run")
 
 
+def job_for(config: dict, repo: dict, workspace: str, view_name: str, start: str, end: str) -> dict:
+    """The job of one window of a batch feature view, from the tenant's runtime config and the
+    workspace's repository (the source path is relative to the tenant's offline store)."""
+    views = {v["name"]: v for v in repo.get("batchFeatureViews", [])}
+    if view_name not in views:
+        raise RiftError(f"view: '{view_name}' is not a batch feature view of workspace '{workspace}'")
+    view = views[view_name]
+    source = next(s for s in repo.get("batchSources", []) if s["name"] == view["source"])
+    keys = {e["name"]: e["joinKeys"] for e in repo.get("entities", [])}
+    offline = config["offlineStore"]
+    return {
+        "tenant": config["tenant"], "workspace": workspace, "allowedRegions": config["allowedRegions"],
+        "view": {**view, "joinKeys": [k for e in view["entities"] for k in keys[e]]},
+        "source": {"name": source["name"], "path": str(pathlib.Path(offline["location"]) / source["path"]), "format": source["format"],
+                   "region": offline["region"]},
+        "offlineStore": {"location": offline["location"], "region": offline["region"]},
+        "onlineStore": {"kind": config["onlineStore"]["kind"], "location": config["onlineStore"]["location"], "region": config["onlineStore"]["region"]},
+        "window": {"start": start, "end": end},
+    }
+
+
 def run_window(job: dict, now_micros: int | None = None) -> dict:
     """Runs the job; returns rows written offline, entities upserted online and the output file."""
     _check_residency(job)
