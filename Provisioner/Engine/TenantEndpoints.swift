@@ -32,9 +32,12 @@ enum TLSHTTP {
     private static let lock = NSLock()
     nonisolated(unsafe) private static var clients: [String: HTTPClient] = [:]
 
-    static func client(caFile: String?) throws -> HTTPClient {
-        try lock.withLock {
-            let key = caFile ?? ""
+    static func client(caFile: String?) -> HTTPClient {
+        // Keyed by the CA file's identity too: a tenant provisioned again gets a new CA at the same path.
+        var info = stat()
+        let stamp = caFile.map { stat($0, &info) == 0 ? "\(info.st_ino).\(info.st_mtim.tv_sec).\(info.st_mtim.tv_nsec)" : "missing" } ?? ""
+        return lock.withLock {
+            let key = (caFile ?? "") + "|" + stamp
             if let client = clients[key] { return client }
             var tls = TLSConfiguration.makeClientConfiguration()
             if let caFile { tls.trustRoots = .file(caFile) }
