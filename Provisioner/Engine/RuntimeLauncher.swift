@@ -55,12 +55,13 @@ public struct RuntimeLauncher: Sendable {
             let pid = pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines)), pid > 0, kill(pid, 0) == 0
         else { return nil }
         // A killed process whose parent died too stays a zombie until init reaps it: not alive.
-        if let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let close = stat.lastIndex(of: ")"),
-            stat[stat.index(after: close)...].first(where: { !$0.isWhitespace }) == "Z"
-        {
-            return nil
-        }
-        return pid
+        return Self.processState(pid) == "Z" ? nil : pid
+    }
+
+    /// The state letter of `/proc/PID/stat` (`R`, `S`, `T` stopped, `Z` zombie), if readable.
+    static func processState(_ pid: pid_t) -> Character? {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let close = stat.lastIndex(of: ")") else { return nil }
+        return stat[stat.index(after: close)...].first { !$0.isWhitespace }
     }
 
     /// Starts the supervisor unless it runs with the same config already; restarts it if the config changed.

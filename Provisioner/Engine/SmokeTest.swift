@@ -21,12 +21,15 @@ public struct SmokeTest: Sendable {
     let tenant: String
     let controlPlanePort: Int
     let dataPlanePort: Int
+    /// The tenant CA, when its planes speak TLS (read once from the runtime config).
+    let caFile: String?
 
     public init(paths: FleetPaths, tenant: String, controlPlanePort: Int, dataPlanePort: Int) {
         self.paths = paths
         self.tenant = tenant
         self.controlPlanePort = controlPlanePort
         self.dataPlanePort = dataPlanePort
+        caFile = (try? TenantEndpoints(paths: paths, tenant: tenant))?.caFile
     }
 
     static var repo: [String: Any] {
@@ -45,9 +48,8 @@ public struct SmokeTest: Sendable {
     }
 
     func call(_ step: String, _ method: String, port: Int, _ path: String, key: String, body: Any?, accept: Set<Int> = [200]) throws -> Any? {
-        let endpoints = try? TenantEndpoints(paths: paths, tenant: tenant)
-        let url = URL(string: "\(endpoints?.caFile == nil ? "http" : "https")://127.0.0.1:\(port)\(path)")!
-        let (status, json) = try HTTPCall.request(method, url, body: body, headers: ["Authorization": "Tecton-key \(key)"], caFile: endpoints?.caFile)
+        let url = URL(string: "\(caFile == nil ? "http" : "https")://127.0.0.1:\(port)\(path)")!
+        let (status, json) = try HTTPCall.request(method, url, body: body, headers: ["Authorization": "Tecton-key \(key)"], caFile: caFile)
         guard accept.contains(status) else { throw Failure.step(step, status, "\((json as? [String: Any])?["message"] ?? "")") }
         return json
     }

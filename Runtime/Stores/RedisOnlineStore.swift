@@ -59,33 +59,22 @@ public final class RedisOnlineStore: @unchecked Sendable {
     private func withConnection<T>(_ body: (RedisConnection) throws -> T) throws -> T {
         available.lock()
         while idle.isEmpty && open >= Self.maxConnections { available.wait() }
-        var connection = idle.popLast()
-        if connection == nil { open += 1 }
+        let pooled = idle.popLast()
+        if pooled == nil { open += 1 }
         available.unlock()
-        if connection == nil {
-            do {
-                connection = try connect()
-            } catch {
-                available.lock()
-                open -= 1
-                available.signal()
-                available.unlock()
-                throw error
-            }
+        var connection: RedisConnection?
+        defer {
+            // Back to the pool if it worked; a failed (or never opened) connection frees its slot.
+            available.lock()
+            if let connection { idle.append(connection) } else { open -= 1 }
+            available.signal()
+            available.unlock()
         }
+        let current = try pooled ?? connect()
         do {
-            let result = try body(connection!)
-            available.lock()
-            idle.append(connection!)
-            available.signal()
-            available.unlock()
+            let result = try body(current)
+            connection = current
             return result
-        } catch {
-            available.lock()
-            open -= 1
-            available.signal()
-            available.unlock()
-            throw error
         }
     }
 

@@ -14,7 +14,7 @@ enum ResidencyChecks {
         remedyOnTimeout: "reading the tenant's configuration took too long"
     ) { probe in
         guard let config = probe.config else {
-            return Verdict(status: .unknown, observed: probe.configProblem ?? "no runtime config", remedy: "re-run `vpt provision tenant \(probe.name)`")
+            return probe.configMissing
         }
         var places: [(String, String)] = [
             ("online store", config.onlineStore.region), ("offline store", config.offlineStore.region),
@@ -51,7 +51,7 @@ enum ResidencyChecks {
         remedyOnTimeout: "scanning the control plane's files took too long"
     ) { probe in
         guard let config = probe.config else {
-            return Verdict(status: .unknown, observed: probe.configProblem ?? "no runtime config", remedy: "re-run `vpt provision tenant \(probe.name)`")
+            return probe.configMissing
         }
         let sampled: [StoredFeatures]
         do {

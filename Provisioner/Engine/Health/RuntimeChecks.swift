@@ -20,13 +20,12 @@ enum RuntimeChecks {
                 let supervisor = launcher.livePid(probe.name, "supervisor") == nil ? "supervisor not running either" : "supervisor alive, restarting it"
                 return Verdict(status: .fail, observed: "not running (\(supervisor))", remedy: "run \(start); see \(log)")
             }
-            if processState(pid) == "T" {
+            if RuntimeLauncher.processState(pid) == "T" {
                 return Verdict(status: .fail, observed: "pid \(pid) is stopped (SIGSTOP)",
                                remedy: "send SIGCONT to \(pid), or restart with `vpt tenant stop` and \(start)")
             }
             guard let url = name == "control-plane" ? probe.controlPlaneURL : probe.dataPlaneURL else {
-                return Verdict(status: .unknown, observed: probe.configProblem ?? "no runtime config",
-                               remedy: "re-run `vpt provision tenant \(probe.name)` to rewrite the runtime config")
+                return probe.configMissing
             }
             let began = Date()
             do {
@@ -41,11 +40,5 @@ enum RuntimeChecks {
                                remedy: "see \(log); restart with `vpt tenant stop` and \(start)")
             }
         }
-    }
-
-    /// The state letter of `/proc/PID/stat` (`R`, `S`, `T` stopped, `Z` zombie), if readable.
-    static func processState(_ pid: pid_t) -> Character? {
-        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let close = stat.lastIndex(of: ")") else { return nil }
-        return stat[stat.index(after: close)...].first { !$0.isWhitespace }
     }
 }

@@ -16,8 +16,7 @@ enum ServingChecks {
             return Verdict(status: .unknown, observed: "the fleet's runtime is off", remedy: "no feature server runs on this fleet")
         }
         guard let url = probe.dataPlaneURL else {
-            return Verdict(status: .unknown, observed: probe.configProblem ?? "no runtime config",
-                           remedy: "re-run `vpt provision tenant \(probe.name)`")
+            return probe.configMissing
         }
         let keyFile = probe.paths.secrets(probe.name).appendingPathComponent("health-api-key")
         guard let key = probe.secret(keyFile) else {
@@ -65,8 +64,7 @@ enum ServingChecks {
         remedyOnTimeout: "the data plane's /metrics did not answer in time"
     ) { probe in
         guard let config = probe.config else {
-            return Verdict(status: .unknown, observed: probe.configProblem ?? "no runtime config",
-                           remedy: "re-run `vpt provision tenant \(probe.name)`")
+            return probe.configMissing
         }
         let cache = config.dataPlane.servingCache
         guard cache.enabled else { return .ok("disabled by the spec") }

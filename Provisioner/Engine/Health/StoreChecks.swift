@@ -51,7 +51,7 @@ enum StoreChecks {
         remedyOnTimeout: "the online store did not answer in time (is redis-server up?)"
     ) { probe in
         guard let config = probe.config else {
-            return Verdict(status: .unknown, observed: probe.configProblem ?? "no runtime config", remedy: "re-run `vpt provision tenant \(probe.name)`")
+            return probe.configMissing
         }
         let began = Date()
         do {
@@ -79,7 +79,7 @@ enum StoreChecks {
         remedyOnTimeout: "measuring the store folders took too long"
     ) { probe in
         guard let config = probe.config else {
-            return Verdict(status: .unknown, observed: probe.configProblem ?? "no runtime config", remedy: "re-run `vpt provision tenant \(probe.name)`")
+            return probe.configMissing
         }
         var parts: [String] = []
         if config.onlineStore.kind == "sqlite" {

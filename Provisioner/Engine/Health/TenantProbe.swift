@@ -35,6 +35,13 @@ struct TenantProbe: Sendable {
         }
     }
 
+    /// The verdict of a check that needs the runtime config when there is none.
+    var configMissing: Verdict {
+        Verdict(
+            status: .unknown, observed: configProblem ?? "no runtime config",
+            remedy: "re-run `vpt provision tenant \(name)` to rewrite the runtime config")
+    }
+
     var controlPlaneURL: URL? { config.map { TenantEndpoints(config: $0).controlPlane } }
     var dataPlaneURL: URL? { config.map { TenantEndpoints(config: $0).dataPlane } }
     var caFile: String? { config?.tls?.caFile }

@@ -50,15 +50,8 @@ public actor ControlPlaneState {
             try store.put(kind: "role_binding", workspace: principal.workspace, name: principal.serviceAccount, value: Data(principal.role.utf8))
         }
         let version = try store.get(kind: "meta", workspace: Self.global, name: "version").flatMap { Int64(String(decoding: $0, as: UTF8.self)) } ?? 0
-        snapshot = try Self.build(store, version: version + 1)
+        (snapshot, nextExpiry) = try Self.build(store, version: version + 1)
         try store.put(kind: "meta", workspace: Self.global, name: "version", value: Data(String(snapshot.version).utf8))
-        nextExpiry = try Self.nextExpiry(store)
-    }
-
-    static func nextExpiry(_ store: MetadataStore) throws -> Date? {
-        let now = Date()
-        return try store.list(kind: "api_key", workspace: global).map { try JSONDecoder().decode(APIKeyRecord.self, from: $0.value) }
-            .compactMap { $0.revokedAt == nil ? $0.expiresAt : nil }.filter { $0 > now }.min()
     }
 
     private func put(_ kind: String, _ workspace: String, _ name: String, _ value: some Encodable) throws {
@@ -76,12 +69,12 @@ public actor ControlPlaneState {
     }
 
     private func changed() throws {
-        snapshot = try Self.build(store, version: snapshot.version + 1)
-        nextExpiry = try Self.nextExpiry(store)
+        (snapshot, nextExpiry) = try Self.build(store, version: snapshot.version + 1)
         try store.put(kind: "meta", workspace: Self.global, name: "version", value: Data(String(snapshot.version).utf8))
     }
 
-    static func build(_ store: MetadataStore, version: Int64) throws -> ControlPlaneSnapshot {
+    /// The snapshot, and the earliest future expiry among live keys (when it must be rebuilt).
+    static func build(_ store: MetadataStore, version: Int64) throws -> (ControlPlaneSnapshot, nextExpiry: Date?) {
         let decoder = JSONDecoder()
         let accounts = try store.list(kind: "service_account", workspace: global).map { $0.name }
         let keys = try store.list(kind: "api_key", workspace: global).map { try decoder.decode(APIKeyRecord.self, from: $0.value) }
@@ -109,7 +102,8 @@ public actor ControlPlaneState {
                     .map(\.sha256).sorted(),
                 roles: roles[account] ?? [:])
         }
-        return ControlPlaneSnapshot(version: version, principals: principals, repos: repos)
+        let nextExpiry = keys.compactMap { $0.revokedAt == nil ? $0.expiresAt : nil }.filter { $0 > now }.min()
+        return (ControlPlaneSnapshot(version: version, principals: principals, repos: repos), nextExpiry)
     }
 
     // MARK: Queries

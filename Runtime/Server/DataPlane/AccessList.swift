@@ -9,7 +9,7 @@ public final class AccessList: @unchecked Sendable {
     private var byKeyHash: [String: PrincipalAccess] = [:]
     /// Why serving is suspended (the control plane reported the tenant's CMK unavailable).
     private var suspension: String?
-    /// When each key (by the first 12 hex digits of its hash, its fingerprint) was last accepted.
+    /// When each key (by its hash) was last accepted.
     private var used: [String: Date] = [:]
     public let tenant: String
 
@@ -41,7 +41,10 @@ public final class AccessList: @unchecked Sendable {
     public var suspended: String? { lock.withLock { suspension } }
 
     /// Last accepted use per key fingerprint (first 12 hex digits of the key's SHA-256).
-    public func lastUsed() -> [String: Date] { lock.withLock { used } }
+    public func lastUsed() -> [String: Date] {
+        let byHash = lock.withLock { used }
+        return Dictionary(byHash.map { (String($0.key.prefix(12)), $0.value) }, uniquingKeysWith: max)
+    }
 
     public func repo(_ workspace: String) -> FeatureRepo? { lock.withLock { snapshot?.repos[workspace] } }
 
@@ -57,7 +60,7 @@ public final class AccessList: @unchecked Sendable {
         let now = Date()
         guard let principal = lock.withLock({ () -> PrincipalAccess? in
             let found = byKeyHash[hash]
-            if found != nil { used[String(hash.prefix(12))] = now }
+            if found != nil { used[hash] = now }
             return found
         }) else {
             throw APIError.unauthorized("the API key is not valid (unknown, revoked or expired)")
