@@ -89,7 +89,7 @@ let package = Package(
         .executableTarget(
             name: "vpt-runtime",
             dependencies: [
-                "VPTRuntime", "VPTLocalCloud", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "VPTRuntime", "VPTLocalCloud", "VPTContract", .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Runtime/vpt-runtime",
@@ -214,7 +214,7 @@ let package = Package(
         ),
         .testTarget(
             name: "VPTRuntimeTests",
-            dependencies: ["VPTTestSupport", "VPTRuntime", "VPTContract", "VPTOnlineStore"],
+            dependencies: ["VPTTestSupport", "VPTRuntime", "VPTContract", "VPTOnlineStore", "VPTMetadata", "VPTLocalCloud"],
             path: "Tests/VPTRuntimeTests",
             swiftSettings: swiftSettings
         ),

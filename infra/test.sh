@@ -8,4 +8,4 @@ swift test --skip-build
 # The SDK as data scientists install it (pip install ./sdk/python), then its own tests.
 python3 -m pip install -q ./sdk/python
 (cd sdk/python && python3 -m pytest -q tests)
-VPT_BIN_DIR="$(swift build --show-bin-path)" python3 -m pytest -q -s Tests/contract Tests/config Tests/health Tests/sdk
+VPT_BIN_DIR="$(swift build --show-bin-path)" python3 -m pytest -q -s Tests/contract Tests/config Tests/health Tests/sdk Tests/rift

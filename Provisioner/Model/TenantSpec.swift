@@ -209,13 +209,21 @@ public struct ServingCacheSpec: Codable, Sendable, Equatable {
     }
 }
 
-/// Rift batch compute; `region` is where its jobs run.
+/// Rift batch compute; `region` is where its jobs run. The scheduler keeps at most
+/// `maxConcurrentJobs` runners going, tries a job `maxAttempts` times and waits
+/// `retryBackoffSeconds` (doubling) between attempts.
 public struct RiftSpec: Codable, Sendable, Equatable {
     public var enabled: Bool
     public var region: String
-    public init(enabled: Bool = false, region: String) {
+    public var maxConcurrentJobs: Int
+    public var maxAttempts: Int
+    public var retryBackoffSeconds: Int
+    public init(enabled: Bool = false, region: String, maxConcurrentJobs: Int = 2, maxAttempts: Int = 3, retryBackoffSeconds: Int = 30) {
         self.enabled = enabled
         self.region = region
+        self.maxConcurrentJobs = maxConcurrentJobs
+        self.maxAttempts = maxAttempts
+        self.retryBackoffSeconds = retryBackoffSeconds
     }
 }
 

@@ -151,7 +151,10 @@ public enum TenantSpecParser {
         }
         var rift = RiftSpec(region: vendorRegion)
         if let m = r.mapping("rift", required: false) {
-            rift = RiftSpec(enabled: m.bool("enabled", default: false), region: m.string("region", default: vendorRegion))
+            rift = RiftSpec(
+                enabled: m.bool("enabled", default: false), region: m.string("region", default: vendorRegion),
+                maxConcurrentJobs: m.int("maxConcurrentJobs", default: 2), maxAttempts: m.int("maxAttempts", default: 3),
+                retryBackoffSeconds: m.int("retryBackoffSeconds", default: 30))
             m.finish()
         }
         return DataPlaneSpec(servingCache: cache, rift: rift)

@@ -158,6 +158,9 @@ struct TenantSpecValidator {
         range("dataPlane.servingCache.maxAgeSeconds", cache.maxAgeSeconds, 1...86400, " seconds (the cache holds data at most 24 h)")
         range("dataPlane.servingCache.maxEntries", cache.maxEntries, 1...10_000_000)
         let rift = spec.dataPlane.rift
+        range("dataPlane.rift.maxConcurrentJobs", rift.maxConcurrentJobs, 1...32)
+        range("dataPlane.rift.maxAttempts", rift.maxAttempts, 1...10)
+        range("dataPlane.rift.retryBackoffSeconds", rift.retryBackoffSeconds, 1...3600, " seconds")
         // A defaulted Rift region repeats the vendor region, which is checked (and reported) once.
         if rift.region != spec.vendorAccount.region {
             check("dataPlane.rift.region", rift.region, NameRules.isRegion(rift.region), "is not a region name")

@@ -100,10 +100,15 @@ public struct BatchFeatureViewDefinition: Codable, Sendable, Equatable {
     public var batchSchedule: String
     /// ISO 8601 with a zone, e.g. `2026-01-01T00:00:00Z`.
     public var featureStartTime: String
+    /// Windowed aggregations of `features` (the transformation's columns); when present, the view
+    /// serves the aggregates, computed at every schedule boundary, instead of the raw columns.
+    public var aggregations: [AggregationDefinition]?
     public init(
         name: String, entities: [String], source: String, sql: String, timestampField: String, features: [TypedField], ttlSeconds: Int,
-        online: Bool = true, offline: Bool = true, batchSchedule: String, featureStartTime: String
+        online: Bool = true, offline: Bool = true, batchSchedule: String, featureStartTime: String,
+        aggregations: [AggregationDefinition]? = nil
     ) {
+        self.aggregations = aggregations
         self.name = name
         self.entities = entities
         self.source = source
@@ -118,19 +123,71 @@ public struct BatchFeatureViewDefinition: Codable, Sendable, Equatable {
     }
 
     /// `batchSchedule` in seconds, if it is `N` followed by `m`, `h` or `d`.
-    public var scheduleSeconds: Int? {
-        guard let unit = batchSchedule.last, let count = Int(batchSchedule.dropLast()), count > 0 else { return nil }
+    public var scheduleSeconds: Int? { DurationText.seconds(batchSchedule) }
+
+    /// `featureStartTime` as a date, if it is ISO 8601 with a zone.
+    public var featureStart: Date? { ISO8601DateFormatter().date(from: featureStartTime) }
+
+    /// The features the view serves: the aggregates when it declares aggregations, else its columns.
+    public var servedFeatures: [TypedField] {
+        guard let aggregations, !aggregations.isEmpty else { return features }
+        return aggregations.map { aggregation in
+            TypedField(
+                name: aggregation.outputName,
+                type: aggregation.outputType(input: features.first { $0.name == aggregation.column }?.type ?? .float64))
+        }
+    }
+
+    /// How the feature server sees it: features of entities, read from the online store.
+    public var servingView: FeatureViewDefinition {
+        FeatureViewDefinition(
+            name: name, entities: entities, source: source, features: servedFeatures, ttlSeconds: ttlSeconds, online: online, offline: offline)
+    }
+}
+
+/// A windowed aggregation of one column of a batch feature view: at each schedule boundary B the
+/// view emits, per entity, `function` over the rows with event time in [B - window, B), with event
+/// time B - 1 µs. Null values are skipped (count counts values; last is the newest non-null value).
+public struct AggregationDefinition: Codable, Sendable, Equatable {
+    public enum Function: String, Codable, Sendable, CaseIterable {
+        case count, sum, mean, min, max, last
+    }
+    public var function: Function
+    public var column: String
+    /// `N` followed by `m`, `h` or `d`.
+    public var window: String
+    /// The served feature's name; `COLUMN_FUNCTION_WINDOW` when left out.
+    public var name: String?
+    public init(function: Function, column: String, window: String, name: String? = nil) {
+        self.function = function
+        self.column = column
+        self.window = window
+        self.name = name
+    }
+
+    public var outputName: String { name ?? "\(column)_\(function.rawValue)_\(window)" }
+    public var windowSeconds: Int? { DurationText.seconds(window) }
+
+    /// count is int64 and mean float64; the others keep the column's type.
+    public func outputType(input: FeatureType) -> FeatureType {
+        switch function {
+        case .count: .int64
+        case .mean: .float64
+        case .sum, .min, .max, .last: input
+        }
+    }
+}
+
+/// Durations written as a count and a unit: `15m`, `1h`, `7d`.
+public enum DurationText {
+    public static func seconds(_ text: String) -> Int? {
+        guard let unit = text.last, let count = Int(text.dropLast()), count > 0 else { return nil }
         switch unit {
         case "m": return count * 60
         case "h": return count * 3600
         case "d": return count * 86_400
         default: return nil
         }
-    }
-
-    /// How the feature server sees it: features of entities, read from the online store.
-    public var servingView: FeatureViewDefinition {
-        FeatureViewDefinition(name: name, entities: entities, source: source, features: features, ttlSeconds: ttlSeconds, online: online, offline: offline)
     }
 }
 
@@ -261,6 +318,29 @@ public struct FeatureRepo: Codable, Sendable, Equatable {
                 problems.append("\(p) references unknown entity '\(entity)'")
             }
             if !batchSources.contains(where: { $0.name == view.source }) { problems.append("\(p) references unknown batch source '\(view.source)'") }
+            problems += aggregationProblems(view, p)
+        }
+        return problems
+    }
+
+    func aggregationProblems(_ view: BatchFeatureViewDefinition, _ p: String) -> [String] {
+        var problems: [String] = []
+        var names: Set<String> = []
+        if let aggregations = view.aggregations, !aggregations.isEmpty, let schedule = view.scheduleSeconds, view.ttlSeconds < schedule {
+            // Aggregates are computed once per period; a shorter TTL would serve nothing between boundaries.
+            problems.append("\(p): ttlSeconds \(view.ttlSeconds) must be at least the batch schedule (\(schedule) s) when the view aggregates")
+        }
+        for (i, aggregation) in (view.aggregations ?? []).enumerated() {
+            let a = "\(p): aggregations[\(i)]"
+            guard let column = view.features.first(where: { $0.name == aggregation.column }) else {
+                problems.append("\(a): column '\(aggregation.column)' is not one of the view's features")
+                continue
+            }
+            if aggregation.windowSeconds == nil { problems.append("\(a): window '\(aggregation.window)' must be a count and m, h or d, like 7d") }
+            if [.sum, .mean].contains(aggregation.function), ![.int64, .float64].contains(column.type) {
+                problems.append("\(a): \(aggregation.function.rawValue) needs a numeric column, and '\(column.name)' is \(column.type.rawValue)")
+            }
+            if !names.insert(aggregation.outputName).inserted { problems.append("\(a): feature '\(aggregation.outputName)' is defined twice") }
         }
         return problems
     }

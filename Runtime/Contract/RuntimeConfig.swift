@@ -67,9 +67,34 @@ public struct CacheConfig: Codable, Sendable, Equatable {
     public var maxEntries: Int
 }
 
+/// Rift batch compute: whether the control plane schedules jobs, and how many runners it keeps
+/// going, how often a failed job is tried and how long it backs off (doubling) between attempts.
 public struct RiftConfig: Codable, Sendable, Equatable {
     public var enabled: Bool
     public var region: String
+    public var maxConcurrentJobs: Int
+    public var maxAttempts: Int
+    public var retryBackoffSeconds: Int
+
+    public init(enabled: Bool, region: String, maxConcurrentJobs: Int = 2, maxAttempts: Int = 3, retryBackoffSeconds: Int = 30) {
+        self.enabled = enabled
+        self.region = region
+        self.maxConcurrentJobs = maxConcurrentJobs
+        self.maxAttempts = maxAttempts
+        self.retryBackoffSeconds = retryBackoffSeconds
+    }
+
+    enum CodingKeys: String, CodingKey { case enabled, region, maxConcurrentJobs, maxAttempts, retryBackoffSeconds }
+
+    /// Configs rendered before the scheduler existed carry only `enabled` and `region`.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(
+            enabled: try c.decode(Bool.self, forKey: .enabled), region: try c.decode(String.self, forKey: .region),
+            maxConcurrentJobs: try c.decodeIfPresent(Int.self, forKey: .maxConcurrentJobs) ?? 2,
+            maxAttempts: try c.decodeIfPresent(Int.self, forKey: .maxAttempts) ?? 3,
+            retryBackoffSeconds: try c.decodeIfPresent(Int.self, forKey: .retryBackoffSeconds) ?? 30)
+    }
 }
 
 /// Where a store lives in the customer account.

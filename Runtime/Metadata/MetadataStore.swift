@@ -96,6 +96,18 @@ public final class MetadataStore: Sendable {
         return try rows.map { ($0["name"], try open(kind, workspace, $0["name"], keyId: $0["dataKeyId"], ciphertext: $0["ciphertext"])) }
     }
 
+    /// Every record of a kind, in every workspace.
+    public func listAll(kind: String) throws -> [(workspace: String, name: String, value: Data)] {
+        let rows = try pool.read { db in
+            try Row.fetchAll(
+                db, sql: "SELECT workspace, name, dataKeyId, ciphertext FROM metadata_record WHERE kind = ? ORDER BY workspace, name",
+                arguments: [kind])
+        }
+        return try rows.map {
+            ($0["workspace"], $0["name"], try open(kind, $0["workspace"], $0["name"], keyId: $0["dataKeyId"], ciphertext: $0["ciphertext"]))
+        }
+    }
+
     public func delete(kind: String, workspace: String, name: String) throws {
         try pool.write { db in
             try db.execute(

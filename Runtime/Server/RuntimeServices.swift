@@ -37,7 +37,9 @@ public enum RuntimeServices {
 
     /// The control plane's services, not yet running: the public API (HTTPS when the tenant has
     /// TLS), the mutual-TLS internal listener for the data plane's snapshot, and the CMK watcher.
-    public static func controlPlane(_ config: RuntimeConfig, port: Int? = nil, logger: Logger) throws -> [any Service] {
+    /// - Parameter riftCommand: the Rift runner command (`vpt-runtime rift-run --config PATH`); the
+    ///   scheduler runs only with one.
+    public static func controlPlane(_ config: RuntimeConfig, port: Int? = nil, riftCommand: [String]? = nil, logger: Logger) throws -> [any Service] {
         guard let cmk = KMSKeyRef(arn: config.controlPlane.cmkArn) else { throw StartupError.badConfig("controlPlane.cmkArn") }
         let home = URL(fileURLWithPath: config.accountsRoot).deletingLastPathComponent()
         let kms = try LocalKMS(home: home)
@@ -48,10 +50,17 @@ public enum RuntimeServices {
         let metrics = RequestMetrics()
         let cmkGuard = CMKGuard()
         let watcher = CMKWatcher(guardState: cmkGuard, store: store, kms: kms, cmk: cmk, tenant: config.tenant, logger: logger)
+        let scheduler = try riftCommand.map {
+            try JobScheduler(
+                store: store, state: state,
+                launcher: RiftLauncher(command: $0, workDirectory: URL(fileURLWithPath: config.dataPlane.dataDirectory).appendingPathComponent("rift")),
+                settings: config.dataPlane.rift)
+        }
+        let background: [any Service] = [watcher] + (scheduler.map { [SchedulerService(scheduler: $0, logger: logger)] } ?? [])
         let controller = ControlPlaneController(
             state: state, tenant: config.tenant, adminKeySHA256: config.controlPlane.adminKeySHA256,
             internalTokenSHA256: config.controlPlane.internalTokenSHA256, metrics: metrics,
-            audit: config.controlPlane.auditLogFile.map { AuditLog(url: URL(fileURLWithPath: $0)) })
+            audit: config.controlPlane.auditLogFile.map { AuditLog(url: URL(fileURLWithPath: $0)) }, scheduler: scheduler)
         let router = Router()
         router.add(middleware: MetricsMiddleware(metrics: metrics))
         router.add(middleware: CMKGuardMiddleware(guardState: cmkGuard))
@@ -60,7 +69,7 @@ public enum RuntimeServices {
         guard let tls = config.tls else {
             controller.addInternalRoutes(to: router)
             return [
-                Application(router: router, configuration: .init(address: address, serverName: "vpt-control-plane"), services: [watcher], logger: logger)
+                Application(router: router, configuration: .init(address: address, serverName: "vpt-control-plane"), services: background, logger: logger)
             ]
         }
         let serverCertificate = ReloadingCertificate(certificateFile: tls.controlPlaneCertFile, keyFile: tls.controlPlaneKeyFile)
@@ -71,7 +80,7 @@ public enum RuntimeServices {
         return [
             Application(
                 router: router, server: try .tls(.http1(), tlsConfiguration: try serverCertificate.serverConfiguration()),
-                configuration: .init(address: address, serverName: "vpt-control-plane"), services: [watcher], logger: logger),
+                configuration: .init(address: address, serverName: "vpt-control-plane"), services: background, logger: logger),
             Application(
                 router: internalRouter, server: try .tls(.http1(), tlsConfiguration: try serverCertificate.serverConfiguration(clientCA: tls.caFile)),
                 configuration: .init(address: .hostname("127.0.0.1", port: tls.internalPort), serverName: "vpt-control-plane-internal"),

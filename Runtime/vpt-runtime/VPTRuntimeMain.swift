@@ -10,7 +10,7 @@ import VPTRuntime
 struct VPTRuntimeMain: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vpt-runtime", abstract: "Run a tenant's control plane or data plane.",
-        subcommands: [ControlPlaneCommand.self, DataPlaneCommand.self, SuperviseCommand.self])
+        subcommands: [ControlPlaneCommand.self, DataPlaneCommand.self, SuperviseCommand.self, RiftRunCommand.self])
 }
 
 struct ConfigOption: ParsableArguments {
@@ -26,7 +26,9 @@ struct ControlPlaneCommand: AsyncParsableCommand {
         let config = try RuntimeServices.loadConfig(options.config)
         var logger = Logger(label: "vpt.control-plane")
         logger[metadataKey: "tenant.name"] = "\(config.tenant)"
-        let services = try RuntimeServices.controlPlane(config, logger: logger)
+        let binary = URL(fileURLWithPath: CommandLine.arguments[0]).path
+        let services = try RuntimeServices.controlPlane(
+            config, riftCommand: [binary, "rift-run", "--config", URL(fileURLWithPath: options.config).path], logger: logger)
         try await ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)).run()
     }
 }

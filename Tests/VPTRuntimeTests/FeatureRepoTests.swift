@@ -102,6 +102,33 @@ import VPTTestSupport
             #expect(problems.contains(expected), "missing: \(expected)")
         }
 
+        // Windowed aggregations: served features are derived, and bad declarations are named.
+        var aggregating = repo
+        aggregating.batchFeatureViews[0].aggregations = [
+            AggregationDefinition(function: .count, column: "total", window: "1d"),
+            AggregationDefinition(function: .mean, column: "total", window: "7d", name: "avg_week"),
+            AggregationDefinition(function: .last, column: "total", window: "1h"),
+        ]
+        #expect(aggregating.problems().isEmpty, "\(aggregating.problems())")
+        #expect(
+            aggregating.servingViews[1].features == [
+                TypedField(name: "total_count_1d", type: .int64), TypedField(name: "avg_week", type: .float64),
+                TypedField(name: "total_last_1h", type: .float64),
+            ])
+        aggregating.batchFeatureViews[0].ttlSeconds = 60
+        aggregating.batchFeatureViews[0].aggregations! += [
+            AggregationDefinition(function: .sum, column: "nope", window: "1d"),
+            AggregationDefinition(function: .max, column: "total", window: "1 week"),
+            AggregationDefinition(function: .count, column: "total", window: "1d"),
+        ]
+        let aggregationProblems = aggregating.problems().joined(separator: "\n")
+        for expected in [
+            "aggregations[3]: column 'nope' is not one of the view's features", "aggregations[4]: window '1 week' must be",
+            "aggregations[5]: feature 'total_count_1d' is defined twice", "ttlSeconds 60 must be at least the batch schedule (3600 s)",
+        ] {
+            #expect(aggregationProblems.contains(expected), "missing: \(expected)")
+        }
+
         // Repositories stored before batch views existed still decode.
         let old = try JSONDecoder().decode(FeatureRepo.self, from: Data(#"{"entities": [], "featureViews": []}"#.utf8))
         #expect(old.batchSources.isEmpty && old.batchFeatureViews.isEmpty && old.pushSources.isEmpty)

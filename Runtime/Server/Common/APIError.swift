@@ -67,11 +67,11 @@ public enum JSONBody {
         return object
     }
 
-    public static func decode<T: Decodable>(_ type: T.Type, _ request: Request) async throws -> T {
+    public static func decode<T: Decodable>(_ type: T.Type, _ request: Request, decoder: JSONDecoder = JSONDecoder()) async throws -> T {
         var request = request
         let buffer = try await request.collectBody(upTo: maxRequestBytes)
         do {
-            return try JSONDecoder().decode(type, from: Data(buffer.readableBytesView))
+            return try decoder.decode(type, from: Data(buffer.readableBytesView))
         } catch let DecodingError.keyNotFound(key, context) {
             throw APIError.badRequest("missing field '\((context.codingPath + [key]).map(\.stringValue).joined(separator: "."))'")
         } catch let DecodingError.typeMismatch(_, context), let DecodingError.valueNotFound(_, context), let DecodingError.dataCorrupted(context) {

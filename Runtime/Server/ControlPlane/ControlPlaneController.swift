@@ -13,11 +13,14 @@ public struct ControlPlaneController: Sendable {
     let tenant: String
     /// The tenant's key audit log: every API key issued, given an expiry or revoked here is recorded.
     let audit: AuditLog?
+    /// The Rift scheduler; nil when the process runs without one (then the job routes answer 409).
+    let scheduler: JobScheduler?
 
     public init(
         state: ControlPlaneState, tenant: String, adminKeySHA256: String, internalTokenSHA256: String, metrics: RequestMetrics,
-        audit: AuditLog? = nil
+        audit: AuditLog? = nil, scheduler: JobScheduler? = nil
     ) {
+        self.scheduler = scheduler
         self.state = state
         self.tenant = tenant
         self.adminKeySHA256 = adminKeySHA256
@@ -173,6 +176,7 @@ public struct ControlPlaneController: Sendable {
             try await state.bindRole(serviceAccount: try context.parameters.require("name"), workspace: workspace, role: role)
             return Response(status: .noContent)
         }
+        addJobRoutes(to: router)
         router.get("/ui") { request, _ -> Response in
             do {
                 _ = try await caller(request, allowBasic: true)
@@ -182,7 +186,7 @@ public struct ControlPlaneController: Sendable {
             }
             return Response(
                 status: .ok, headers: [.contentType: "text/html; charset=utf-8"],
-                body: .init(byteBuffer: ByteBuffer(string: try await WebUI.page(state: state, tenant: tenant))))
+                body: .init(byteBuffer: ByteBuffer(string: try await WebUI.page(state: state, tenant: tenant, scheduler: scheduler))))
         }
     }
 }

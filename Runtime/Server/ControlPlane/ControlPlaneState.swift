@@ -62,6 +62,9 @@ public actor ControlPlaneState {
         try store.get(kind: kind, workspace: workspace, name: name).map { try JSONDecoder().decode(type, from: $0) }
     }
 
+    /// A workspace's repository as the current snapshot has it.
+    public func snapshotRepo(_ workspace: String) -> FeatureRepo? { snapshot.repos[workspace] }
+
     /// The snapshot, rebuilt first if an API key expired since it was built.
     public func currentSnapshot() throws -> ControlPlaneSnapshot {
         if let nextExpiry, nextExpiry <= Date() { try changed() }

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 import duckdb
 import pandas as pd
 
+from .aggregation import served_features
+
 SQL_TYPES = {"int64": "BIGINT", "float64": "DOUBLE", "string": "VARCHAR", "bool": "BOOLEAN"}
 
 
@@ -57,7 +59,7 @@ class OfflineRetrieval:
         for v in repo.get("batchFeatureViews", []):
             self.views[v["name"]] = FeatureView(
                 name=v["name"], join_keys=[k for e in v["entities"] for k in keys[e]], source=v["source"],
-                features=[(f["name"], f["type"]) for f in v["features"]], ttl_seconds=int(v["ttlSeconds"]), batch=True)
+                features=served_features(v), ttl_seconds=int(v["ttlSeconds"]), batch=True)
         self.services = {s["name"]: s["featureViews"] for s in repo.get("featureServices", [])}
 
     def feature_services(self) -> list[str]:
@@ -66,9 +68,11 @@ class OfflineRetrieval:
     def _events(self, con: duckdb.DuckDBPyConnection, view: FeatureView) -> str:
         """A relation of the view's events, one row per (keys, event time): the newest write."""
         if view.batch:
-            # Rift's windows: one Parquet file per window (a re-run replaced its own file).
+            # Rift's periods: one Parquet file per schedule period under date=DAY folders (a re-run
+            # replaced its own files); hidden staging folders of running jobs are not data yet.
             folder = self.root / "batch" / self.workspace / view.name
-            files = sorted(str(p) for p in folder.glob("*.parquet")) if folder.is_dir() else []
+            files = sorted(str(p) for p in folder.rglob("*.parquet")
+                           if not any(part.startswith(".") for part in p.relative_to(folder).parts)) if folder.is_dir() else []
         else:
             folder = self.root / "ingest" / self.workspace / view.source
             files = sorted(str(p) for p in folder.glob("*.jsonl")) if folder.is_dir() else []

@@ -2,32 +2,46 @@
 
 The runner reads the view's batch source (Parquet or CSV, a file or a folder of them, in the
 customer account), applies the view's SQL transformation (DuckDB; the source is the relation
-``source``), keeps the rows whose timestamp falls in the window [start, end), and then:
+``source``) and, when the view declares them, its windowed aggregations (see ``aggregation``). Then:
 
-- writes them as one Parquet file per window to the offline store
-  (``batch/WORKSPACE/VIEW/START_END.parquet``), through a temporary file and a rename, so a re-run
-  replaces the window and never duplicates rows;
-- upserts each entity's latest row into the online store (the tenant's SQLite file), encoded with
-  the shared record codec, where a newer event time wins and a late event never overwrites a newer
-  one, exactly as the feature server's own writes do.
+- the rows of each schedule period [P, P + schedule) in the window go to one Parquet file,
+  ``batch/WORKSPACE/VIEW/date=YYYY-MM-DD/P_END.parquet`` (µs since the epoch). DuckDB streams the
+  result into a hidden staging folder; each file is renamed into place, and files of the window's
+  periods that this run did not produce (periods now empty, a former schedule's files) are removed.
+  A re-run therefore replaces its window and never duplicates rows;
+- each entity's newest row is upserted into the online store (SQLite or Redis) in chunks, with the
+  shared record codec and the feature server's rule: a newer event time wins, a late event never
+  overwrites a newer one. Upserts are idempotent, so a killed runner can simply run again.
 
-Residency: the job refuses a source or a sink whose region is not an allowed region.
+Nothing is loaded whole: DuckDB runs with a memory limit and spills to a folder inside the offline
+store (the customer's region), and online rows are fetched in chunks.
+
+Residency: the job refuses a source, sink or compute region outside the allowed regions. In a
+tenant, ``vpt-runtime rift-run`` has already had the tenant's session authorized for the source and
+both sinks before this module runs; it runs this module as ``python -m vpt_sdk.rift``.
 """
 
 from __future__ import annotations
 
+import argparse
 import datetime
+import json
 import os
 import pathlib
-import sqlite3
+import re
+import shutil
+import sys
 import time
 import uuid
 
 import duckdb
 
+from .aggregation import SQL_TYPES, aggregation_sql, served_features
 from .codec import Value, encode_entity_key, encode_value
+from .sinks import SinkError, open_sink
 
-SQL_TYPES = {"int64": "BIGINT", "float64": "DOUBLE", "string": "VARCHAR", "bool": "BOOLEAN"}
+CHUNK_ROWS = 50_000
+_PERIOD_FILE = re.compile(r"^(-?\d+)_(-?\d+)(\.\d+)?\.parquet$")
 
 
 class RiftError(ValueError):
@@ -38,7 +52,7 @@ def _micros(text: str) -> int:
     moment = datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
     if moment.tzinfo is None:
         raise RiftError(f"window: '{text}' needs a time zone (use Z for UTC)")
-    return int(moment.timestamp() * 1_000_000)
+    return int(moment.timestamp()) * 1_000_000 + moment.microsecond
 
 
 def _quote(name: str) -> str:
@@ -66,110 +80,221 @@ def _source_relation(source: dict) -> str:
 
 def _check_residency(job: dict) -> None:
     allowed = set(job["allowedRegions"])
-    for what, region in (("source", job["source"]["region"]), ("offlineStore", job["offlineStore"]["region"]),
-                         ("onlineStore", job["onlineStore"]["region"])):
+    places = [("source", job["source"]["region"]), ("offlineStore", job["offlineStore"]["region"]),
+              ("onlineStore", job["onlineStore"]["region"])]
+    if job.get("computeRegion"):
+        places.append(("computeRegion", job["computeRegion"]))
+    for what, region in places:
         if region not in allowed:
             raise RiftError(f"{what}.region: '{region}' is outside allowedRegions {sorted(allowed)}; the job did not run")
 
 
+def _hold(point: str, job: dict, marker: str | None) -> None:
+    """Test hook: when VPT_RIFT_HOLD names a file that holds ``POINT@ATTEMPT``, the runner stops
+    there for two minutes (writing its pid to the marker file), so a test can kill it at that point.
+    The file arms and disarms the hook while the tenant runs."""
+    path = os.environ.get("VPT_RIFT_HOLD")
+    if not path or not os.path.exists(path):
+        return
+    if pathlib.Path(path).read_text().strip() == f"{point}@{job.get('attempt', 1)}":
+        if marker:
+            pathlib.Path(marker).write_text(f"{os.getpid()}\n")
+        time.sleep(120)
+
+
 def job_for(config: dict, repo: dict, workspace: str, view_name: str, start: str, end: str) -> dict:
     """The job of one window of a batch feature view, from the tenant's runtime config and the
-    workspace's repository (the source path is relative to the tenant's offline store)."""
+    workspace's repository (the source path is relative to the tenant's offline store). The same
+    document ``vpt-runtime rift-run`` builds, for running a window by hand."""
     views = {v["name"]: v for v in repo.get("batchFeatureViews", [])}
     if view_name not in views:
         raise RiftError(f"view: '{view_name}' is not a batch feature view of workspace '{workspace}'")
     view = views[view_name]
     source = next(s for s in repo.get("batchSources", []) if s["name"] == view["source"])
     keys = {e["name"]: e["joinKeys"] for e in repo.get("entities", [])}
-    offline = config["offlineStore"]
+    offline, online = config["offlineStore"], config["onlineStore"]
+    unit = {"m": 60, "h": 3600, "d": 86400}[view["batchSchedule"][-1]]
     return {
-        "tenant": config["tenant"], "workspace": workspace, "allowedRegions": config["allowedRegions"],
+        "tenant": config["tenant"], "workspace": workspace, "jobId": f"manual-{uuid.uuid4().hex[:8]}", "attempt": 1,
+        "allowedRegions": config["allowedRegions"], "computeRegion": config["dataPlane"]["rift"]["region"],
         "view": {**view, "joinKeys": [k for e in view["entities"] for k in keys[e]]},
-        "source": {"name": source["name"], "path": str(pathlib.Path(offline["location"]) / source["path"]), "format": source["format"],
-                   "region": offline["region"]},
-        "offlineStore": {"location": offline["location"], "region": offline["region"]},
-        "onlineStore": {"kind": config["onlineStore"]["kind"], "location": config["onlineStore"]["location"], "region": config["onlineStore"]["region"]},
+        "source": {"name": source["name"], "path": str(pathlib.Path(offline["location"]) / source["path"]),
+                   "format": source["format"], "region": offline["region"]},
+        "offlineStore": {"kind": offline["kind"], "location": offline["location"], "region": offline["region"]},
+        "onlineStore": {"kind": online["kind"], "location": online["location"], "region": online["region"],
+                        "namespace": online.get("namespace")},
         "window": {"start": start, "end": end},
+        "schedule": {"seconds": int(view["batchSchedule"][:-1]) * unit, "anchor": view["featureStartTime"]},
     }
 
 
-def run_window(job: dict, now_micros: int | None = None) -> dict:
-    """Runs the job; returns rows written offline, entities upserted online and the output file."""
+def _periods(job: dict, start: int, end: int) -> tuple[int, int]:
+    """(schedule µs, anchor µs); the window must be whole periods."""
+    schedule = job.get("schedule")
+    if not schedule:
+        return end - start, start
+    length, anchor = int(schedule["seconds"]) * 1_000_000, _micros(schedule["anchor"])
+    if length <= 0:
+        raise RiftError("schedule.seconds: must be positive")
+    if (start - anchor) % length or (end - start) % length or start < anchor:
+        raise RiftError(f"window: [{job['window']['start']}, {job['window']['end']}) is not whole periods of "
+                        f"{schedule['seconds']} s from {schedule['anchor']}")
+    return length, anchor
+
+
+def _date_folder(period_start: int) -> str:
+    day = datetime.datetime.fromtimestamp(period_start / 1_000_000, tz=datetime.timezone.utc).date()
+    return f"date={day.isoformat()}"
+
+
+def run_window(job: dict, now_micros: int | None = None, marker: str | None = None) -> dict:
+    """Runs the job; returns rows written offline, entities upserted online and files written."""
     _check_residency(job)
     view, workspace = job["view"], job["workspace"]
     start, end = _micros(job["window"]["start"]), _micros(job["window"]["end"])
     if end <= start:
         raise RiftError("window: end must be after start")
+    schedule, anchor = _periods(job, start, end)
     keys = [k["name"] for k in view["joinKeys"]]
-    features = [(f["name"], f["type"]) for f in view["features"]]
+    key_types = {k["name"]: k["type"] for k in view["joinKeys"]}
+    features = served_features(view)
     ts = view.get("timestampField", "ts")
     write_micros = now_micros or int(time.time() * 1_000_000)
 
-    con = duckdb.connect()
-    con.execute(f"CREATE TEMP VIEW source AS SELECT * FROM {_source_relation(job['source'])}")
-    casts = ", ".join([f"CAST({_quote(k)} AS VARCHAR) AS {_quote(k)}" for k in keys]
-                      + [f"CAST({_quote(n)} AS {SQL_TYPES[t]}) AS {_quote(n)}" for n, t in features])
-    con.execute(
-        f"""CREATE TEMP TABLE result AS
-            SELECT {casts}, epoch_us(CAST({_quote(ts)} AS TIMESTAMPTZ)) AS _event_time_micros
-            FROM ({view['sql']}) transformed
-            WHERE epoch_us(CAST({_quote(ts)} AS TIMESTAMPTZ)) >= {start} AND epoch_us(CAST({_quote(ts)} AS TIMESTAMPTZ)) < {end}""")
-    rows = con.execute("SELECT COUNT(*) FROM result").fetchone()[0]
-
-    output = None
-    if view.get("offline", True):
-        folder = pathlib.Path(job["offlineStore"]["location"]) / "batch" / workspace / view["name"]
-        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-        output = folder / f"{start}_{end}.parquet"
-        temporary = folder / f".{output.name}.{uuid.uuid4().hex}.tmp"
-        con.execute(f"COPY (SELECT *, {write_micros}::BIGINT AS _write_time_micros FROM result ORDER BY _event_time_micros) "
-                    f"TO {_literal(str(temporary))} (FORMAT PARQUET)")
-        os.chmod(temporary, 0o600)
-        os.replace(temporary, output)  # atomic: readers see the old window or the new one
-
-    upserted = 0
-    if view.get("online", True):
-        latest = con.execute(
-            f"""SELECT * FROM result QUALIFY row_number() OVER (
-                    PARTITION BY {', '.join(_quote(k) for k in keys)} ORDER BY _event_time_micros DESC) = 1""").fetchall()
-        columns = [d[0] for d in con.description]
-        upserted = _upsert_online(job, workspace, view, keys, features, columns, latest, write_micros)
-    con.close()
-    return {"rows": rows, "online": upserted, "file": str(output) if output else None}
-
-
-def _upsert_online(job, workspace, view, keys, features, columns, rows, write_micros) -> int:
-    store = job["onlineStore"]
-    if store["kind"] != "sqlite":
-        raise RiftError(f"onlineStore.kind: '{store['kind']}' is not supported by this runner yet (sqlite)")
-    key_types = {k["name"]: k["type"] for k in view["joinKeys"]}
-    connection = sqlite3.connect(store["location"], timeout=10)
+    settings = {"memory_limit": job.get("memoryLimit", "1GB")}
+    if job.get("tempDirectory"):
+        pathlib.Path(job["tempDirectory"]).mkdir(parents=True, exist_ok=True, mode=0o700)
+        settings["temp_directory"] = job["tempDirectory"]
+    con = duckdb.connect(config=settings)
     try:
-        connection.execute("PRAGMA journal_mode=WAL")
-        connection.execute(
-            """CREATE TABLE IF NOT EXISTS online_record (
-                   workspace TEXT NOT NULL, feature_view TEXT NOT NULL, entity_key BLOB NOT NULL,
-                   value BLOB NOT NULL, event_time INTEGER NOT NULL, write_time INTEGER NOT NULL,
-                   PRIMARY KEY (workspace, feature_view, entity_key)) WITHOUT ROWID""")
-        changed = 0
-        with connection:
-            for row in rows:
-                record = dict(zip(columns, row))
-                entity = [Value("int64", int(record[k])) if key_types[k] == "int64" else Value("string", str(record[k])) for k in keys]
-                values = [(name, Value("null") if record[name] is None else Value(kind, record[name])) for name, kind in features]
-                event = int(record["_event_time_micros"])
-                cursor = connection.execute(
-                    """INSERT INTO online_record (workspace, feature_view, entity_key, value, event_time, write_time)
-                       VALUES (?, ?, ?, ?, ?, ?)
-                       ON CONFLICT (workspace, feature_view, entity_key) DO UPDATE SET
-                           value = excluded.value, event_time = excluded.event_time, write_time = excluded.write_time
-                       WHERE excluded.event_time > online_record.event_time
-                          OR (excluded.event_time = online_record.event_time AND excluded.write_time > online_record.write_time)""",
-                    (workspace, view["name"], encode_entity_key(entity), encode_value(values, event, write_micros), event, write_micros))
-                changed += cursor.rowcount
-        for suffix in ("", "-wal", "-shm"):
-            if os.path.exists(store["location"] + suffix):
-                os.chmod(store["location"] + suffix, 0o600)
-        return changed
+        con.execute(f"CREATE TEMP VIEW source AS SELECT * FROM {_source_relation(job['source'])}")
+        key_casts = [f"CAST({_quote(k)} AS VARCHAR) AS {_quote(k)}" for k in keys]
+        event = f"epoch_us(CAST({_quote(ts)} AS TIMESTAMPTZ))"
+        if view.get("aggregations"):
+            columns = [f"CAST({_quote(f['name'])} AS {SQL_TYPES[f['type']]}) AS {_quote(f['name'])}" for f in view["features"]]
+            con.execute(f"CREATE TEMP VIEW base AS SELECT {', '.join(key_casts + columns)}, {event} AS _t FROM ({view['sql']}) transformed")
+            con.execute(f"CREATE TEMP VIEW result AS {aggregation_sql(view, keys, 'base', start, end, schedule)}")
+        else:
+            columns = [f"CAST({_quote(n)} AS {SQL_TYPES[t]}) AS {_quote(n)}" for n, t in features]
+            con.execute(
+                f"""CREATE TEMP VIEW result AS SELECT * FROM (
+                        SELECT {', '.join(key_casts + columns)}, {event} AS _event_time_micros FROM ({view['sql']}) transformed)
+                    WHERE _event_time_micros >= {start} AND _event_time_micros < {end}""")
+
+        rows, files, written = 0, 0, []
+        if view.get("offline", True):
+            rows, written = _write_offline(con, job, start, end, schedule, anchor, write_micros)
+            files = len(written)
+        _hold("after-offline", job, marker)
+
+        upserted = 0
+        if view.get("online", True):
+            relation = f"read_parquet([{', '.join(_literal(str(p)) for p in written)}])" if written else (
+                "result" if not view.get("offline", True) else None)
+            if relation:
+                upserted = _upsert_online(con, job, relation, keys, key_types, features, write_micros, marker)
+            if not view.get("offline", True):
+                rows = con.execute("SELECT COUNT(*) FROM result").fetchone()[0]
+        return {"rows": int(rows), "online": int(upserted), "files": files}
     finally:
-        connection.close()
+        con.close()
+        if job.get("tempDirectory"):
+            shutil.rmtree(job["tempDirectory"], ignore_errors=True)
+
+
+def _write_offline(con, job, start, end, schedule, anchor, write_micros) -> tuple[int, list[pathlib.Path]]:
+    view, workspace = job["view"], job["workspace"]
+    folder = pathlib.Path(job["offlineStore"]["location"]) / "batch" / workspace / view["name"]
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    # A staging folder per window: a dead run of the same window leaves one behind, removed here.
+    for stale in folder.glob(f".staging-{start}_{end}-*"):
+        shutil.rmtree(stale, ignore_errors=True)
+    staging = folder / f".staging-{start}_{end}-{uuid.uuid4().hex}"
+    period = f"({anchor} + (_event_time_micros - {anchor}) // {schedule} * {schedule})::BIGINT"
+    copied = con.execute(
+        f"""COPY (SELECT *, {write_micros}::BIGINT AS _write_time_micros, {period} AS _period
+                  FROM result ORDER BY _event_time_micros)
+            TO {_literal(str(staging))} (FORMAT PARQUET, PARTITION_BY (_period))""").fetchone()
+    rows = int(copied[0]) if copied else 0
+    placed: list[pathlib.Path] = []
+    for part in sorted(staging.glob("_period=*")) if staging.exists() else []:
+        p = int(part.name.split("=", 1)[1])
+        target_folder = folder / _date_folder(p)
+        target_folder.mkdir(exist_ok=True, mode=0o700)
+        staged = sorted(part.glob("*.parquet"))
+        for i, file in enumerate(staged):
+            name = f"{p}_{p + schedule}.parquet" if len(staged) == 1 else f"{p}_{p + schedule}.{i}.parquet"
+            os.chmod(file, 0o600)
+            os.replace(file, target_folder / name)  # atomic: readers see the old period or the new one
+            placed.append(target_folder / name)
+    shutil.rmtree(staging, ignore_errors=True)
+    # Files inside this window that this run did not write: periods that are empty now, extra parts
+    # of an earlier run, or a former schedule's periods (a backfill spans whole days, so it covers
+    # them). A file reaching outside the window holds rows this run did not recompute: it stays.
+    keep = {p.resolve() for p in placed}
+    for existing in folder.rglob("*.parquet"):
+        match = _PERIOD_FILE.match(existing.name)
+        if not match or any(part.startswith(".") for part in existing.relative_to(folder).parts):
+            continue
+        a, b = int(match.group(1)), int(match.group(2))
+        if start <= a and b <= end and existing.resolve() not in keep:
+            existing.unlink()
+    return rows, placed
+
+
+def _upsert_online(con, job, relation, keys, key_types, features, write_micros, marker) -> int:
+    view, workspace = job["view"], job["workspace"]
+    chunk = int(os.environ.get("VPT_RIFT_CHUNK_ROWS", CHUNK_ROWS))
+    names = ", ".join(_quote(k) for k in keys)
+    cursor = con.execute(
+        f"""SELECT * FROM {relation} QUALIFY row_number() OVER (
+                PARTITION BY {names} ORDER BY _event_time_micros DESC) = 1""")
+    columns = [d[0] for d in cursor.description]
+    index = {name: i for i, name in enumerate(columns)}
+    sink = open_sink(job["onlineStore"])
+    changed, chunks = 0, 0
+    try:
+        while True:
+            batch = cursor.fetchmany(chunk)
+            if not batch:
+                break
+            records = []
+            for row in batch:
+                entity = [Value("int64", int(row[index[k]])) if key_types[k] == "int64" else Value("string", str(row[index[k]]))
+                          for k in keys]
+                values = [(name, Value("null") if row[index[name]] is None else Value(kind, row[index[name]])) for name, kind in features]
+                event = int(row[index["_event_time_micros"]])
+                records.append((encode_entity_key(entity), encode_value(values, event, write_micros), event, write_micros))
+            changed += sink.upsert(workspace, view["name"], records)
+            chunks += 1
+            if chunks == 1:
+                _hold("mid-online", job, marker)
+    finally:
+        sink.close()
+    return changed
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m vpt_sdk.rift", description="Run one Rift job (one view, one window).")
+    parser.add_argument("--job", required=True, help="the job document (JSON)")
+    parser.add_argument("--result", required=True, help="where to write the result (JSON counts)")
+    args = parser.parse_args(argv)
+    try:
+        job = json.loads(pathlib.Path(args.job).read_text())
+        started = time.time()
+        result = run_window(job, marker=args.result + ".hold")
+        result["seconds"] = round(time.time() - started, 3)
+    except (RiftError, SinkError, duckdb.Error, OSError, KeyError, ValueError) as error:
+        print(f"rift: {type(error).__name__}: {error}".replace("\n", " "), file=sys.stderr)
+        return 1
+    temporary = args.result + ".tmp"
+    with open(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as out:
+        json.dump(result, out)
+    os.replace(temporary, args.result)
+    print(f"rift: job {job.get('jobId')} wrote {result['rows']} rows in {result['files']} files, "
+          f"upserted {result['online']} entities in {result['seconds']} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

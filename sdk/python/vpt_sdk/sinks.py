@@ -1,0 +1,127 @@
+"""Online store sinks of the Rift runner: the tenant's SQLite file or its Redis namespace, both
+written with the shared record codec and the feature server's rule: a newer event time wins, ties
+go to the newer write, a late event never overwrites a newer one."""
+
+from __future__ import annotations
+
+import os
+import socket
+import sqlite3
+from urllib.parse import urlparse
+
+# The same script as RedisOnlineStore.upsertScript (Runtime/Stores/RedisOnlineStore.swift); a test
+# checks that the two stay equal.
+REDIS_UPSERT_SCRIPT = """local current = redis.call('GET', KEYS[1])
+if current then
+  local ce, cw = struct.unpack('>i8>i8', string.sub(current, 2, 17))
+  local ne, nw = struct.unpack('>i8>i8', string.sub(ARGV[1], 2, 17))
+  if ne < ce or (ne == ce and nw <= cw) then return 0 end
+end
+redis.call('SET', KEYS[1], ARGV[1])
+return 1"""
+
+
+class SinkError(RuntimeError):
+    """The online store refused or failed a write."""
+
+
+class SQLiteSink:
+    def __init__(self, location: str):
+        self.location = location
+        self.connection = sqlite3.connect(location, timeout=30)
+        self.connection.execute("PRAGMA journal_mode=WAL")
+        self.connection.execute(
+            """CREATE TABLE IF NOT EXISTS online_record (
+                   workspace TEXT NOT NULL, feature_view TEXT NOT NULL, entity_key BLOB NOT NULL,
+                   value BLOB NOT NULL, event_time INTEGER NOT NULL, write_time INTEGER NOT NULL,
+                   PRIMARY KEY (workspace, feature_view, entity_key)) WITHOUT ROWID""")
+
+    def upsert(self, workspace: str, view: str, records: list[tuple[bytes, bytes, int, int]]) -> int:
+        """records: (entity key, value, event time, write time); one transaction per call."""
+        before = self.connection.total_changes
+        with self.connection:
+            self.connection.executemany(
+                """INSERT INTO online_record (workspace, feature_view, entity_key, value, event_time, write_time)
+                   VALUES (?, ?, ?, ?, ?, ?)
+                   ON CONFLICT (workspace, feature_view, entity_key) DO UPDATE SET
+                       value = excluded.value, event_time = excluded.event_time, write_time = excluded.write_time
+                   WHERE excluded.event_time > online_record.event_time
+                      OR (excluded.event_time = online_record.event_time AND excluded.write_time > online_record.write_time)""",
+                [(workspace, view, key, value, event, write) for key, value, event, write in records])
+        return self.connection.total_changes - before
+
+    def close(self) -> None:
+        self.connection.close()
+        for suffix in ("", "-wal", "-shm"):
+            if os.path.exists(self.location + suffix):
+                os.chmod(self.location + suffix, 0o600)
+
+
+class RedisSink:
+    """A minimal RESP client: SELECT, SCRIPT LOAD and pipelined EVALSHA."""
+
+    def __init__(self, url: str, namespace: str):
+        parsed = urlparse(url)
+        if parsed.scheme != "redis" or not parsed.hostname or not parsed.port:
+            raise SinkError("onlineStore.location: the redis endpoint must be redis://HOST:PORT[/DB]")
+        self.namespace = namespace.encode()
+        self.socket = socket.create_connection((parsed.hostname, parsed.port), timeout=30)
+        self.reader = self.socket.makefile("rb")
+        database = parsed.path.strip("/") or "0"
+        self._call([b"SELECT", database.encode()])
+        self.sha = self._call([b"SCRIPT", b"LOAD", REDIS_UPSERT_SCRIPT.encode()]).decode()
+
+    @staticmethod
+    def _command(parts: list[bytes]) -> bytes:
+        out = bytearray(b"*%d\r\n" % len(parts))
+        for part in parts:
+            out += b"$%d\r\n" % len(part) + part + b"\r\n"
+        return bytes(out)
+
+    def _reply(self):
+        line = self.reader.readline()
+        if not line:
+            raise SinkError("redis closed the connection")
+        kind, rest = line[:1], line[1:-2]
+        if kind == b"+":
+            return rest
+        if kind == b"-":
+            raise SinkError(f"redis: {rest.decode(errors='replace')}")
+        if kind == b":":
+            return int(rest)
+        if kind == b"$":
+            size = int(rest)
+            if size < 0:
+                return None
+            data = self.reader.read(size + 2)
+            return data[:-2]
+        if kind == b"*":
+            return [self._reply() for _ in range(int(rest))]
+        raise SinkError(f"redis: unexpected reply {line!r}")
+
+    def _call(self, parts: list[bytes]):
+        self.socket.sendall(self._command(parts))
+        return self._reply()
+
+    def key(self, workspace: str, view: str, entity_key: bytes) -> bytes:
+        return self.namespace + f"{workspace}:{view}:".encode() + entity_key
+
+    def upsert(self, workspace: str, view: str, records: list[tuple[bytes, bytes, int, int]]) -> int:
+        if not records:
+            return 0
+        payload = b"".join(self._command([b"EVALSHA", self.sha.encode(), b"1", self.key(workspace, view, key), value])
+                           for key, value, _, _ in records)
+        self.socket.sendall(payload)
+        return sum(self._reply() for _ in records)
+
+    def close(self) -> None:
+        self.reader.close()
+        self.socket.close()
+
+
+def open_sink(store: dict):
+    if store["kind"] == "sqlite":
+        return SQLiteSink(store["location"])
+    if store["kind"] == "redis":
+        return RedisSink(store["location"], store.get("namespace") or "")
+    raise SinkError(f"onlineStore.kind: '{store['kind']}' must be sqlite or redis")
