@@ -128,6 +128,9 @@ public struct RiftJobResult: Codable, Sendable, Equatable {
 public struct MaterializationStatus: Codable, Sendable, Equatable {
     public var workspace: String
     public var featureView: String
+    public var scheduleSeconds: Int?
+    /// The end of the newest closed period: what a fully caught-up view has materialized.
+    public var dueThrough: Date?
     public var materializedThrough: Date?
     public var pending = 0
     public var running = 0

@@ -236,6 +236,11 @@ def test_backfill_materializes_both_views_and_they_are_served_and_trained_on(fle
     # The aggregate at the newest boundary, as of just before it.
     assert training["spend_agg__amount_count_1d"].iloc[1] == len(mine[mine.ts >= closed - datetime.timedelta(days=1)])
 
+    # vpt health: every view is materialized through its newest closed period.
+    health = json.loads(run(tenant.home, "health", "rift-eu", "-o", "json", check=False).stdout)
+    freshness = next(c for c in health["tenants"][0]["checks"] if c["id"] == "materialization.freshness")
+    assert freshness["status"] == "ok" and "2 batch feature views" in freshness["observed"], freshness
+
     # The web UI lists the jobs; a consumer may read the job list but not trigger jobs.
     ui = urllib.request.Request(f"{tenant.control}/ui", headers={"Authorization": f"Tecton-key {tenant.admin}"})
     with urllib.request.urlopen(ui, context=ssl.create_default_context(cafile=tenant.ca)) as page:
@@ -368,3 +373,6 @@ def test_cancel_failures_and_cli_refusals(fleet):
     assert [j["id"] for j in tenant.jobs("--state", "FAILED")] == [broken[0]["id"]]
     table = run(tenant.home, "jobs", "list", "rift-eu", "-w", "prod", "--state", "failed").stdout
     assert "broken" in table and "FAILED" in table and "3/3" in table
+    health = json.loads(run(tenant.home, "health", "rift-eu", "-o", "json", check=False).stdout)
+    freshness = next(c for c in health["tenants"][0]["checks"] if c["id"] == "materialization.freshness")
+    assert freshness["status"] == "warn" and "prod/broken: 1 failed job" in freshness["observed"], freshness

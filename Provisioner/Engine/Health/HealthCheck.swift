@@ -22,5 +22,5 @@ struct HealthCheck: Sendable {
     /// Every check, in report order.
     static let all: [HealthCheck] =
         RuntimeChecks.all + [ServingChecks.featureRead, ServingChecks.cache] + StoreChecks.all + ResidencyChecks.all
-        + [DriftCheck.check] + KeyChecks.all + [ServingChecks.errorRate]
+        + [DriftCheck.check] + KeyChecks.all + [ServingChecks.errorRate, MaterializationCheck.check]
 }

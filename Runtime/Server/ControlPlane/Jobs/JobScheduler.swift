@@ -325,17 +325,37 @@ public actor JobScheduler {
         return job
     }
 
-    /// Per view: the newest window that materialized, and how many jobs wait, run or failed.
-    public func materialization() -> [MaterializationStatus] {
+    /// Per batch view of every repository: its schedule, the newest closed period, the newest window
+    /// that materialized, and how many jobs wait, run or failed (and have not succeeded since).
+    public func materialization(now: Date = Date()) async -> [MaterializationStatus] {
+        let repos = await state.snapshot.repos
         var byView: [String: MaterializationStatus] = [:]
-        for job in jobs.values {
+        for (workspace, repo) in repos {
+            for view in repo.batchFeatureViews where view.online || view.offline {
+                guard let planner = JobPlanner(view) else { continue }
+                var status = MaterializationStatus(workspace: workspace, featureView: view.name)
+                status.scheduleSeconds = planner.scheduleSeconds
+                status.dueThrough = planner.lastBoundary(atOrBefore: now)
+                byView["\(workspace)/\(view.name)"] = status
+            }
+        }
+        let fingerprints = watermarks.mapValues(\.fingerprint)
+        for job in jobs.values.sorted(by: { $0.createdAt < $1.createdAt }) {
             let key = "\(job.workspace)/\(job.featureView)"
-            var status = byView[key] ?? MaterializationStatus(workspace: job.workspace, featureView: job.featureView)
+            guard var status = byView[key], fingerprints[key] != nil else { continue }
             switch job.state {
-            case .success: status.materializedThrough = max(status.materializedThrough ?? job.windowEnd, job.windowEnd)
+            case .success:
+                // Gaps show up as failed (or pending) jobs, counted below.
+                status.materializedThrough = max(status.materializedThrough ?? job.windowEnd, job.windowEnd)
             case .pending: status.pending += 1
             case .running: status.running += 1
-            case .failed: status.failed += 1
+            case .failed:
+                // A failed window that a later job of the same window materialized is not a failure any more.
+                let redone = jobs.values.contains {
+                    $0.state == .success && $0.workspace == job.workspace && $0.featureView == job.featureView
+                        && $0.windowStart <= job.windowStart && $0.windowEnd >= job.windowEnd && $0.createdAt > job.createdAt
+                }
+                if !redone { status.failed += 1 }
             case .cancelled: break
             }
             byView[key] = status
