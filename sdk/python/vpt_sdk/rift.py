@@ -182,10 +182,13 @@ def run_window(job: dict, now_micros: int | None = None, marker: str | None = No
                     WHERE _event_time_micros >= {start} AND _event_time_micros < {end}""")
 
         rows, files, written = 0, 0, []
+        began = time.time()
         if view.get("offline", True):
             rows, written = _write_offline(con, job, start, end, schedule, anchor, write_micros)
             files = len(written)
+        offline_seconds = time.time() - began
         _hold("after-offline", job, marker)
+        began = time.time()
 
         upserted = 0
         if view.get("online", True):
@@ -195,7 +198,8 @@ def run_window(job: dict, now_micros: int | None = None, marker: str | None = No
                 upserted = _upsert_online(con, job, relation, keys, key_types, features, write_micros, marker)
             if not view.get("offline", True):
                 rows = con.execute("SELECT COUNT(*) FROM result").fetchone()[0]
-        return {"rows": int(rows), "online": int(upserted), "files": files}
+        return {"rows": int(rows), "online": int(upserted), "files": files,
+                "offlineSeconds": round(offline_seconds, 3), "onlineSeconds": round(time.time() - began, 3)}
     finally:
         con.close()
         if job.get("tempDirectory"):
