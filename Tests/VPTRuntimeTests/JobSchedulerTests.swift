@@ -184,8 +184,8 @@ import VPTTestSupport
         let job = try #require(await first.list(workspace: "prod", state: .running).first)
         let orphan = job.attempts[0].pid
         // Until the spawned process has exec'd, its command line is still the test's.
-        for _ in 0..<100 where !RiftLauncher.isRunner(orphan, of: job.id) { try await Task.sleep(for: .milliseconds(20)) }
-        #expect(RiftLauncher.isRunner(orphan, of: job.id))
+        for _ in 0..<500 where !RiftLauncher.isRunner(orphan, of: job.id) { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(RiftLauncher.isRunner(orphan, of: job.id), "pid \(orphan): '\(RiftLauncher.commandLine(orphan))', alive: \(kill(orphan, 0) == 0)")
         // A new process over the same metadata (the old one "crashed" without a word).
         let (second, _) = try await scheduler(store, try runner(Self.succeed), repo(start: "2026-11-27T11:00:00Z"))
         try await second.recover(now: now)

@@ -51,12 +51,17 @@ struct TenantProbe: Sendable {
     }
 
     /// GET (or POST) on loopback with the check's timeout.
+    /// Calls give up well after the check's own deadline: a frozen tenant must be reported by that
+    /// deadline ("no answer within"), not by a client error that a loaded machine can raise first.
+    var callTimeout: Double { timeout * 2 + 1 }
+
     func http(_ method: String = "GET", _ url: URL, key: String? = nil, body: Any? = nil) throws -> (status: Int, json: Any?) {
-        try HTTPCall.request(method, url, body: body, headers: key.map { ["Authorization": "Tecton-key \($0)"] } ?? [:], timeout: timeout, caFile: caFile)
+        try HTTPCall.request(
+            method, url, body: body, headers: key.map { ["Authorization": "Tecton-key \($0)"] } ?? [:], timeout: callTimeout, caFile: caFile)
     }
 
     func text(_ url: URL) throws -> (status: Int, body: String) {
-        let (status, data) = try HTTPCall.raw("GET", url, headers: [:], timeout: timeout, caFile: caFile)
+        let (status, data) = try HTTPCall.raw("GET", url, headers: [:], timeout: callTimeout, caFile: caFile)
         return (status, String(decoding: data, as: UTF8.self))
     }
 }
