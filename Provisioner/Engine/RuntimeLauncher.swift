@@ -49,10 +49,13 @@ public struct RuntimeLauncher: Sendable {
 
     func pidFile(_ tenant: String, _ name: String) -> URL { paths.runDirectory(tenant).appendingPathComponent("\(name).pid") }
 
-    /// The pid in a pid file, if that process is alive.
+    /// The pid in a pid file, if that process is alive and still is the tenant's `name` process
+    /// (`supervisor`, `control-plane` or `data-plane`): a stale pid file may name a recycled pid,
+    /// and signalling it would hit an unrelated process.
     public func livePid(_ tenant: String, _ name: String) -> pid_t? {
         guard let text = try? String(contentsOf: pidFile(tenant, name), encoding: .utf8),
-            let pid = pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines)), pid > 0, kill(pid, 0) == 0
+            let pid = pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines)), pid > 0,
+            ProcessTable.matches(pid, containing: [name == "supervisor" ? "supervise" : name, paths.runtimeConfig(tenant).path])
         else { return nil }
         // A killed process whose parent died too stays a zombie until init reaps it: not alive.
         return Self.processState(pid) == "Z" ? nil : pid

@@ -185,7 +185,13 @@ import VPTTestSupport
         let orphan = job.attempts[0].pid
         // Until the spawned process has exec'd, its command line is still the test's.
         for _ in 0..<500 where !RiftLauncher.isRunner(orphan, of: job.id) { try await Task.sleep(for: .milliseconds(20)) }
-        #expect(RiftLauncher.isRunner(orphan, of: job.id), "pid \(orphan): '\(RiftLauncher.commandLine(orphan))', alive: \(kill(orphan, 0) == 0)")
+        if !RiftLauncher.isRunner(orphan, of: job.id) {
+            var status: Int32 = 0
+            let reaped = waitpid(orphan, &status, WNOHANG)
+            let log = FileManager.default.contents(atPath: home.appendingPathComponent("rift/\(job.id)-a1.log").path).map { String(decoding: $0, as: UTF8.self) }
+            Issue.record("pid \(orphan) is not the runner: arguments \(ProcessTable.arguments(orphan)), waitpid \(reaped) status \(status), log \(log ?? "none")")
+            return
+        }
         // A new process over the same metadata (the old one "crashed" without a word).
         let (second, _) = try await scheduler(store, try runner(Self.succeed), repo(start: "2026-11-27T11:00:00Z"))
         try await second.recover(now: now)

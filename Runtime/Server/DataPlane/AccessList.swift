@@ -7,6 +7,8 @@ public final class AccessList: @unchecked Sendable {
     private let lock = NSLock()
     private var snapshot: ControlPlaneSnapshot?
     private var byKeyHash: [String: PrincipalAccess] = [:]
+    /// Feature services resolved once per snapshot: workspace → service → plan.
+    private var plans: [String: [String: ServingPlan]] = [:]
     /// Why serving is suspended (the control plane reported the tenant's CMK unavailable).
     private var suspension: String?
     /// When each key (by its hash) was last accepted.
@@ -21,9 +23,11 @@ public final class AccessList: @unchecked Sendable {
     public func update(_ new: ControlPlaneSnapshot) {
         var index: [String: PrincipalAccess] = [:]
         for principal in new.principals { for hash in principal.keyHashes { index[hash] = principal } }
+        let planned = ServingPlan.plans(for: new.repos)
         lock.withLock {
             snapshot = new
             byKeyHash = index
+            plans = planned
             suspension = nil
         }
     }
@@ -35,6 +39,7 @@ public final class AccessList: @unchecked Sendable {
             suspension = reason
             snapshot = nil
             byKeyHash = [:]
+            plans = [:]
         }
     }
 
@@ -47,6 +52,11 @@ public final class AccessList: @unchecked Sendable {
     }
 
     public func repo(_ workspace: String) -> FeatureRepo? { lock.withLock { snapshot?.repos[workspace] } }
+
+    /// Whether the workspace has a repository, and the plan of one of its feature services.
+    func plan(_ workspace: String, _ service: String) -> (hasRepo: Bool, plan: ServingPlan?) {
+        lock.withLock { (snapshot?.repos[workspace] != nil, plans[workspace]?[service]) }
+    }
 
     /// The caller of a request, checked against a minimum role on a workspace.
     public func authorize(key: String?, workspace: String, minimum: AccessRole) throws -> PrincipalAccess {

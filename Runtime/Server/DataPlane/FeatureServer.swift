@@ -37,20 +37,16 @@ public struct FeatureServer: Sendable {
         }
     }
 
-    /// The feature service, its views and the join keys it needs.
-    func resolve(_ params: TectonParams, key: String?) throws -> (workspace: String, repo: FeatureRepo, views: [FeatureViewDefinition], joinKeys: [TypedField]) {
+    /// The workspace and the feature service's plan (its views and join keys), for a caller with
+    /// consumer or higher on the workspace.
+    func resolve(_ params: TectonParams, key: String?) throws -> (workspace: String, plan: ServingPlan) {
         let workspace = try params.string("workspace_name")
         let serviceName = try params.string("feature_service_name")
         _ = try access.authorize(key: key, workspace: workspace, minimum: .consumer)
-        guard let repo = access.repo(workspace) else { throw APIError.notFound("workspace '\(workspace)' has no feature repository") }
-        guard let service = repo.featureServices.first(where: { $0.name == serviceName }) else {
-            throw APIError.notFound("feature service '\(serviceName)' does not exist in workspace '\(workspace)'")
-        }
-        let servable = repo.servingViews
-        let views = service.featureViews.compactMap { name in servable.first { $0.name == name } }
-        var joinKeys: [TypedField] = []
-        for view in views { for key in repo.joinKeys(of: view) where !joinKeys.contains(key) { joinKeys.append(key) } }
-        return (workspace, repo, views, joinKeys)
+        let (hasRepo, plan) = access.plan(workspace, serviceName)
+        guard hasRepo else { throw APIError.notFound("workspace '\(workspace)' has no feature repository") }
+        guard let plan else { throw APIError.notFound("feature service '\(serviceName)' does not exist in workspace '\(workspace)'") }
+        return (workspace, plan)
     }
 
     /// Converts a request's join key value to the declared type; int64 keys come as decimal strings
@@ -74,12 +70,13 @@ public struct FeatureServer: Sendable {
 
     /// Features for one entity: values in service order and their statuses.
     func lookup(
-        workspace: String, repo: FeatureRepo, views: [FeatureViewDefinition], joinKeyMap: [String: Any], path: String, options: Options,
-        now: Date
+        workspace: String, plan: ServingPlan, joinKeyMap: [String: Any], path: String, options: Options, now: Date
     ) throws -> [(value: FeatureValue, present: Bool)] {
         var result: [(FeatureValue, Bool)] = []
-        for view in views {
-            let keys = try repo.joinKeys(of: view).map { try Self.joinKeyValue(joinKeyMap[$0.name], $0, at: path) }
+        result.reserveCapacity(plan.featureCount)
+        for planned in plan.views {
+            let view = planned.definition
+            let keys = try planned.joinKeys.map { try Self.joinKeyValue(joinKeyMap[$0.name], $0, at: path) }
             var stored: StoredFeatures?
             if options.readCache, let cache, let hit = cache.get(workspace, view.name, keys) {
                 stored = hit
@@ -107,10 +104,10 @@ public struct FeatureServer: Sendable {
         return result
     }
 
-    func metadata(_ views: [FeatureViewDefinition], _ options: Options, statuses: [Bool]?) -> [[String: Any]] {
+    func metadata(_ plan: ServingPlan, _ options: Options, statuses: [Bool]?) -> [[String: Any]] {
         var out: [[String: Any]] = []
         var index = 0
-        for view in views {
+        for view in plan.views.map(\.definition) {
             for feature in view.features {
                 var entry: [String: Any] = [:]
                 if options.names { entry["name"] = "\(view.name).\(feature.name)" }
@@ -126,12 +123,12 @@ public struct FeatureServer: Sendable {
     /// `POST /api/v1/feature-service/get-features`.
     public func getFeatures(body: [String: Any], key: String?, now: Date = Date()) throws -> [String: Any] {
         let params = try TectonParams(body: body)
-        let (workspace, repo, views, _) = try resolve(params, key: key)
+        let (workspace, plan) = try resolve(params, key: key)
         let options = try Options(params)
         let joinKeyMap = try params.object("join_key_map") ?? [:]
-        let values = try lookup(workspace: workspace, repo: repo, views: views, joinKeyMap: joinKeyMap, path: "params.join_key_map", options: options, now: now)
+        let values = try lookup(workspace: workspace, plan: plan, joinKeyMap: joinKeyMap, path: "params.join_key_map", options: options, now: now)
         var response: [String: Any] = ["result": ["features": values.map(\.value)]]
-        let meta = metadata(views, options, statuses: values.map(\.present))
+        let meta = metadata(plan, options, statuses: values.map(\.present))
         if options.names || options.dataTypes || options.status { response["metadata"] = ["features": meta] }
         return response
     }
@@ -140,41 +137,14 @@ public struct FeatureServer: Sendable {
     /// dictionaries. Same document as `getFeatures` (keys sorted: metadata, then result).
     public func getFeaturesJSON(body: [String: Any], key: String?, now: Date = Date()) throws -> [UInt8] {
         let params = try TectonParams(body: body)
-        let (workspace, repo, views, _) = try resolve(params, key: key)
+        let (workspace, plan) = try resolve(params, key: key)
         let options = try Options(params)
         let joinKeyMap = try params.object("join_key_map") ?? [:]
-        let values = try lookup(workspace: workspace, repo: repo, views: views, joinKeyMap: joinKeyMap, path: "params.join_key_map", options: options, now: now)
+        let values = try lookup(workspace: workspace, plan: plan, joinKeyMap: joinKeyMap, path: "params.join_key_map", options: options, now: now)
         var out: [UInt8] = []
         out.reserveCapacity(64 + values.count * 48)
-        out += Array("{".utf8)
-        if options.names || options.dataTypes || options.status {
-            out += Array("\"metadata\":{\"features\":[".utf8)
-            var index = 0
-            for view in views {
-                for feature in view.features {
-                    if index > 0 { out.append(UInt8(ascii: ",")) }
-                    out.append(UInt8(ascii: "{"))
-                    var first = true
-                    if options.dataTypes {
-                        out += Array("\"dataType\":{\"type\":\"\(feature.type.rawValue)\"}".utf8)
-                        first = false
-                    }
-                    if options.names {
-                        if !first { out.append(UInt8(ascii: ",")) }
-                        out += Array("\"name\":".utf8)
-                        JSONWriter.writeString("\(view.name).\(feature.name)", to: &out)
-                        first = false
-                    }
-                    if options.status {
-                        if !first { out.append(UInt8(ascii: ",")) }
-                        out += Array((values[index].present ? "\"status\":\"PRESENT\"" : "\"status\":\"MISSING_DATA\"").utf8)
-                    }
-                    out.append(UInt8(ascii: "}"))
-                    index += 1
-                }
-            }
-            out += Array("]},".utf8)
-        }
+        out.append(UInt8(ascii: "{"))
+        plan.writeMetadata(names: options.names, dataTypes: options.dataTypes, statuses: options.status ? values.map(\.present) : nil, to: &out)
         out += Array("\"result\":{\"features\":[".utf8)
         for (index, value) in values.enumerated() {
             if index > 0 { out.append(UInt8(ascii: ",")) }
@@ -188,7 +158,7 @@ public struct FeatureServer: Sendable {
     /// `{join_key_map, request_context_map}`; `result` is one `{features}` per entry, in order.
     public func getFeaturesBatch(body: [String: Any], key: String?, now: Date = Date()) throws -> [String: Any] {
         let params = try TectonParams(body: body)
-        let (workspace, repo, views, _) = try resolve(params, key: key)
+        let (workspace, plan) = try resolve(params, key: key)
         let options = try Options(params)
         guard let requests = params.value("request_data") as? [[String: Any]] else {
             throw APIError.badRequest("params.request_data must be a list of {join_key_map} objects")
@@ -199,21 +169,22 @@ public struct FeatureServer: Sendable {
         for (i, request) in requests.enumerated() {
             let entry = TectonParams(raw: request)
             let values = try lookup(
-                workspace: workspace, repo: repo, views: views, joinKeyMap: try entry.object("join_key_map") ?? [:],
+                workspace: workspace, plan: plan, joinKeyMap: try entry.object("join_key_map") ?? [:],
                 path: "params.request_data[\(i)].join_key_map", options: options, now: now)
             results.append(["features": values.map(\.value)])
             statuses.append(values.map(\.present))
         }
         var response: [String: Any] = ["result": results]
-        if options.names || options.dataTypes { response["metadata"] = ["features": metadata(views, options, statuses: nil)] }
-        if options.status { response["metadata"] = ["features": metadata(views, options, statuses: nil), "statuses": statuses.map { $0.map { $0 ? "PRESENT" : "MISSING_DATA" } }] }
+        if options.names || options.dataTypes { response["metadata"] = ["features": metadata(plan, options, statuses: nil)] }
+        if options.status { response["metadata"] = ["features": metadata(plan, options, statuses: nil), "statuses": statuses.map { $0.map { $0 ? "PRESENT" : "MISSING_DATA" } }] }
         return response
     }
 
     /// `POST /api/v1/feature-service/metadata`.
     public func metadata(body: [String: Any], key: String?) throws -> [String: Any] {
         let params = try TectonParams(body: body)
-        let (_, _, views, joinKeys) = try resolve(params, key: key)
+        let (_, plan) = try resolve(params, key: key)
+        let (views, joinKeys) = (plan.views.map(\.definition), plan.joinKeys)
         return [
             "featureServiceType": "DEFAULT",
             "inputJoinKeys": joinKeys.map { ["name": $0.name, "dataType": ["type": $0.type.rawValue]] },

@@ -60,25 +60,7 @@ public struct RiftLauncher: Sendable {
 
     /// Whether `pid` is alive and is a runner of `jobId` (a recycled pid is someone else).
     public static func isRunner(_ pid: pid_t, of jobId: String) -> Bool {
-        guard pid > 0, kill(pid, 0) == 0 else { return false }
-        return commandLine(pid).contains("\(jobId)-a")
-    }
-
-    /// `/proc/PID/cmdline`, read with plain read(2) (retrying interrupted reads): proc files report
-    /// no size, and a busy process gets signals.
-    static func commandLine(_ pid: pid_t) -> String {
-        let fd = open("/proc/\(pid)/cmdline", O_RDONLY)
-        guard fd >= 0 else { return "" }
-        defer { close(fd) }
-        var bytes: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if count < 0 && errno == EINTR { continue }
-            guard count > 0 else { break }
-            bytes += buffer[0..<count]
-        }
-        return String(decoding: bytes, as: UTF8.self)
+        ProcessTable.matches(pid, containing: ["\(jobId)-a"])
     }
 
     public func result(_ jobId: String, _ attempt: Int) -> RiftJobResult? {

@@ -1,0 +1,81 @@
+import Foundation
+import VPTContract
+
+/// A feature service resolved once per snapshot rather than on every request: its views in order,
+/// each with its join keys, the union of join keys, and the response's metadata block for each
+/// combination of the name and data-type options (the status option varies per request).
+public struct ServingPlan: Sendable {
+    public struct View: Sendable {
+        public let definition: FeatureViewDefinition
+        public let joinKeys: [TypedField]
+    }
+
+    public let views: [View]
+    public let joinKeys: [TypedField]
+    /// `"metadata":{"features":[…]},` for (names, dataTypes) = (false, true), (true, false), (true, true).
+    private let metadata: [[UInt8]]
+
+    init(service: FeatureServiceDefinition, repo: FeatureRepo) {
+        let servable = repo.servingViews
+        views = service.featureViews.compactMap { name in
+            servable.first { $0.name == name }.map { View(definition: $0, joinKeys: repo.joinKeys(of: $0)) }
+        }
+        var keys: [TypedField] = []
+        for view in views { for key in view.joinKeys where !keys.contains(key) { keys.append(key) } }
+        joinKeys = keys
+        let views = self.views
+        metadata = [(false, true), (true, false), (true, true)].map { names, dataTypes in
+            Self.metadataJSON(views, names: names, dataTypes: dataTypes, statuses: nil)
+        }
+    }
+
+    /// Features in response order.
+    public var featureCount: Int { views.reduce(0) { $0 + $1.definition.features.count } }
+
+    /// The metadata block, from the precomputed ones unless statuses are asked for.
+    func writeMetadata(names: Bool, dataTypes: Bool, statuses: [Bool]?, to out: inout [UInt8]) {
+        guard names || dataTypes || statuses != nil else { return }
+        if statuses == nil {
+            out += metadata[names && dataTypes ? 2 : (names ? 1 : 0)]
+        } else {
+            out += Self.metadataJSON(views, names: names, dataTypes: dataTypes, statuses: statuses)
+        }
+    }
+
+    static func metadataJSON(_ views: [View], names: Bool, dataTypes: Bool, statuses: [Bool]?) -> [UInt8] {
+        var out = Array("\"metadata\":{\"features\":[".utf8)
+        var index = 0
+        for view in views {
+            for feature in view.definition.features {
+                if index > 0 { out.append(UInt8(ascii: ",")) }
+                out.append(UInt8(ascii: "{"))
+                var first = true
+                if dataTypes {
+                    out += Array("\"dataType\":{\"type\":\"\(feature.type.rawValue)\"}".utf8)
+                    first = false
+                }
+                if names {
+                    if !first { out.append(UInt8(ascii: ",")) }
+                    out += Array("\"name\":".utf8)
+                    JSONWriter.writeString("\(view.definition.name).\(feature.name)", to: &out)
+                    first = false
+                }
+                if let statuses {
+                    if !first { out.append(UInt8(ascii: ",")) }
+                    out += Array((statuses[index] ? "\"status\":\"PRESENT\"" : "\"status\":\"MISSING_DATA\"").utf8)
+                }
+                out.append(UInt8(ascii: "}"))
+                index += 1
+            }
+        }
+        out += Array("]},".utf8)
+        return out
+    }
+
+    /// Every feature service of every workspace, planned.
+    static func plans(for repos: [String: FeatureRepo]) -> [String: [String: ServingPlan]] {
+        repos.mapValues { repo in
+            Dictionary(repo.featureServices.map { ($0.name, ServingPlan(service: $0, repo: repo)) }, uniquingKeysWith: { first, _ in first })
+        }
+    }
+}
