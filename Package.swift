@@ -56,6 +56,8 @@ let package = Package(
             dependencies: [
                 "VPTContract", "VPTLocalCloud",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                // The serving path's point reads use the SQLite C API directly (SQLitePointReader).
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
             ],
             path: "Runtime/Stores",
             swiftSettings: swiftSettings

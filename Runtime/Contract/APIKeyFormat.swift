@@ -15,11 +15,15 @@ public enum APIKeyFormat {
 
     /// The tenant and key id a key claims, or nil if it is not in this format.
     public static func parse(_ key: String) -> (tenant: String, id: String)? {
-        guard key.hasPrefix("vpt_") else { return nil }
-        let parts = key.dropFirst(4).split(separator: "_", omittingEmptySubsequences: false)
-        // The secret may itself contain "_"; tenant names never do (DNS labels), ids are hex.
-        guard parts.count >= 3, !parts[0].isEmpty, parts[1].count == 12 else { return nil }
-        return (String(parts[0]), String(parts[1]))
+        // On UTF-8 bytes, without splitting the whole key: this runs on every request.
+        let bytes = key.utf8
+        guard bytes.starts(with: "vpt_".utf8) else { return nil }
+        let rest = bytes.dropFirst(4)
+        // The secret may itself contain "_"; tenant names never do (DNS labels), ids are 12 hex digits.
+        guard let tenantEnd = rest.firstIndex(of: UInt8(ascii: "_")), tenantEnd != rest.startIndex else { return nil }
+        let idPart = rest[rest.index(after: tenantEnd)...]
+        guard let idEnd = idPart.firstIndex(of: UInt8(ascii: "_")), idPart.distance(from: idPart.startIndex, to: idEnd) == 12 else { return nil }
+        return (String(decoding: rest[rest.startIndex..<tenantEnd], as: UTF8.self), String(decoding: idPart[idPart.startIndex..<idEnd], as: UTF8.self))
     }
 
     /// The stored form: lowercase hex SHA-256 of the whole key.

@@ -20,6 +20,8 @@ public final class RedisOnlineStore: @unchecked Sendable {
     private let port: Int
     private let database: String
     static let maxConnections = 8
+    /// The serving path's reads (see RedisPipeliner).
+    private let pipeliner: RedisPipeliner
 
     /// Compares the stored (event, write) pair with the new one; both are the first 16 bytes after the
     /// version byte of the value, big-endian signed 64-bit.
@@ -40,16 +42,20 @@ public final class RedisOnlineStore: @unchecked Sendable {
         guard let url = URLComponents(string: config.location), url.scheme == "redis", let host = url.host, let port = url.port else {
             throw OnlineStoreError.accessDenied("the redis endpoint must be redis://HOST:PORT[/DB]")
         }
+        let database = url.path.split(separator: "/").first.map(String.init) ?? "0"
         self.config = config
         self.host = host
         self.port = port
-        self.database = url.path.split(separator: "/").first.map(String.init) ?? "0"
-        let first = try connect()
+        self.database = database
+        let first = try Self.connect(host, port, database)
         idle = [first]
         open = 1
+        pipeliner = RedisPipeliner(threads: 2) { try Self.connect(host, port, database) }
     }
 
-    private func connect() throws -> RedisConnection {
+    private func connect() throws -> RedisConnection { try Self.connect(host, port, database) }
+
+    private static func connect(_ host: String, _ port: Int, _ database: String) throws -> RedisConnection {
         let connection = try RedisConnection(host: host, port: port)
         _ = try connection.command([Array("SELECT".utf8), Array(database.utf8)])
         return connection
@@ -107,7 +113,20 @@ public final class RedisOnlineStore: @unchecked Sendable {
         let reply = try withConnection {
             try $0.command([Array("MGET".utf8)] + entityKeys.map { key(workspace, featureView, $0) })
         }
-        guard case .array(let items?) = reply, items.count == entityKeys.count else {
+        return try Self.decodeMGET(reply, count: entityKeys.count)
+    }
+
+    /// `read` for the serving path: the MGET goes through the pipeliner, so the calling task's
+    /// thread is free while Redis answers.
+    public func readAsync(workspace: String, featureView: String, entityKeys: [[FeatureValue]]) async throws -> [StoredFeatures?] {
+        guard !entityKeys.isEmpty else { return [] }
+        let reply = try await pipeliner.submit([Array("MGET".utf8)] + entityKeys.map { key(workspace, featureView, $0) })
+        if case .error(let message) = reply { throw RedisConnection.Failure.server(message) }
+        return try Self.decodeMGET(reply, count: entityKeys.count)
+    }
+
+    static func decodeMGET(_ reply: RESPValue, count: Int) throws -> [StoredFeatures?] {
+        guard case .array(let items?) = reply, items.count == count else {
             throw RedisConnection.Failure.protocolError("MGET returned \(reply)")
         }
         return try items.map { item in

@@ -14,6 +14,8 @@ public final class SQLiteOnlineStore: Sendable {
 
     public let config: StoreConfig
     fileprivate let pool: DatabasePool
+    /// The serving path's reads (see SQLitePointReader).
+    private let reader: SQLitePointReader
 
     /// Opens (creating on first use) the store described by `config`.
     /// - Throws: `OnlineStoreError.outsideResidency` before touching anything when the store's region
@@ -31,6 +33,7 @@ public final class SQLiteOnlineStore: Sendable {
             // Readers (audits, health checks) change nothing: no folder, no mode, no schema.
             configuration.readonly = true
             pool = try DatabasePool(path: url.path, configuration: configuration)
+            reader = try SQLitePointReader(path: url.path, eager: false)
             return
         }
         try SecureFiles.makeDirectory(url.deletingLastPathComponent())
@@ -45,6 +48,7 @@ public final class SQLiteOnlineStore: Sendable {
                         PRIMARY KEY (workspace, feature_view, entity_key)) WITHOUT ROWID
                     """)
         }
+        reader = try SQLitePointReader(path: url.path, eager: true)
     }
 
     /// Upserts records in one transaction; returns how many rows changed (older events change none).
@@ -75,15 +79,11 @@ public final class SQLiteOnlineStore: Sendable {
 
     /// The stored values for each entity key (nil where there is none), in the order asked.
     public func read(workspace: String, featureView: String, entityKeys: [[FeatureValue]]) throws -> [StoredFeatures?] {
-        // Point lookups by primary key: each SELECT is atomic on its own, so the snapshot transaction
-        // `read` wraps around every call (BEGIN/COMMIT per request) buys nothing on the serving path.
-        try pool.unsafeRead { db in
-            let statement = try db.cachedStatement(
-                sql: "SELECT value FROM online_record WHERE workspace = ? AND feature_view = ? AND entity_key = ?")
-            return try entityKeys.map { key in
-                guard let data = try Data.fetchOne(statement, arguments: [workspace, featureView, Data(OnlineRecordCodec.entityKey(key))])
-                else { return nil }
-                let decoded = try OnlineRecordCodec.decodeValue(Array(data))
+        // Point lookups by primary key: each SELECT is atomic on its own, so no transaction wraps them.
+        try reader.withSlot { slot in
+            try entityKeys.map { key in
+                guard let bytes = try slot.read(workspace, featureView, OnlineRecordCodec.entityKey(key)) else { return nil }
+                let decoded = try OnlineRecordCodec.decodeValue(bytes)
                 return StoredFeatures(features: decoded.features, eventTimeMicros: decoded.eventTimeMicros, writeTimeMicros: decoded.writeTimeMicros)
             }
         }

@@ -57,6 +57,47 @@ import VPTTestSupport
         }
     }
 
+    /// The serving path's pipelined reads: many concurrent reads answered right and in order, a
+    /// failure when Redis goes away, and reads working again once it is back.
+    @Test func pipelinedReadsUnderConcurrencyAndAcrossARedisRestart() async throws {
+        let port = Int.random(in: 30_000...39_999)
+        let dir = temporaryDirectory("redis")
+        let script = repositoryRoot.appendingPathComponent("infra/redis.sh").path
+        try runScript(["bash", script, "start", String(port), dir.path])
+        defer { try? runScript(["bash", script, "stop", String(port)]) }
+        let t = try await provision(["pipelined"], port: port)[0]
+        let store = try RedisOnlineStore(config: t.config.onlineStore, allowedRegions: t.config.allowedRegions, session: t.session, sts: t.sts, write: true)
+        _ = try store.write((1...300).map { record(Int64($0), amount: Double($0) / 4, event: 10, write: 1) })
+        let answers = try await withThrowingTaskGroup(of: (Int, Double?).self) { group in
+            for user in 1...400 {
+                group.addTask {
+                    let got = try await store.readAsync(workspace: "prod", featureView: "user_txn", entityKeys: [[.int64(Int64(user))]])
+                    guard case .float64(let amount)? = got[0]?.features.first?.value else { return (user, nil) }
+                    return (user, amount)
+                }
+            }
+            return try await group.reduce(into: [Int: Double?]()) { $0[$1.0] = .some($1.1) }
+        }
+        #expect(answers.count == 400)
+        #expect((1...300).allSatisfy { answers[$0]! == Double($0) / 4 })
+        #expect((301...400).allSatisfy { answers[$0]! == nil })
+
+        try runScript(["bash", script, "stop", String(port)])
+        await #expect(throws: (any Error).self) {
+            try await store.readAsync(workspace: "prod", featureView: "user_txn", entityKeys: [[.int64(1)]])
+        }
+        try runScript(["bash", script, "start", String(port), dir.path])
+        var again: [StoredFeatures?] = []
+        for _ in 0..<20 {
+            if let got = try? await store.readAsync(workspace: "prod", featureView: "user_txn", entityKeys: [[.int64(2)]]) {
+                again = got
+                break
+            }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect(again.first??.features.first?.value == .float64(0.5))
+    }
+
     @Test func credentialsAndResidencyAreCheckedBeforeConnecting() async throws {
         try await withRedis { port in
             let tenants = try await provision(["tenant-a", "tenant-b"], port: port)

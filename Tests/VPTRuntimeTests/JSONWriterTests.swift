@@ -33,7 +33,7 @@ import VPTTestSupport
 
 @Suite struct FeatureServerResponseTests {
     /// The hot path's hand-written document equals the dictionary-built one.
-    @Test func bytePathMatchesTheDictionaryPath() throws {
+    @Test func bytePathMatchesTheDictionaryPath() async throws {
         let repo = FeatureRepo(
             entities: [EntityDefinition(name: "u", joinKeys: [TypedField(name: "id", type: .string)])],
             pushSources: [PushSourceDefinition(name: "s", schema: [TypedField(name: "id", type: .string), TypedField(name: "a", type: .float64), TypedField(name: "b", type: .int64), TypedField(name: "ts", type: .string)], timestampField: "ts")],
@@ -49,8 +49,8 @@ import VPTTestSupport
         for options in [[:], ["include_data_types": true, "include_serving_status": true], ["include_names": false]] as [[String: Any]] {
             for id in ["k", "missing"] {
                 let body: [String: Any] = ["params": ["workspace_name": "ws", "feature_service_name": "svc", "join_key_map": ["id": id], "metadata_options": options]]
-                let fast = try JSONSerialization.jsonObject(with: Data(try server.getFeaturesJSON(body: body, key: key, now: now))) as? NSDictionary
-                let slow = try JSONSerialization.jsonObject(with: Data(JSONWriter.encode(try server.getFeatures(body: body, key: key, now: now)))) as? NSDictionary
+                let fast = try JSONSerialization.jsonObject(with: Data(try await server.getFeaturesJSON(body: body, key: key, now: now))) as? NSDictionary
+                let slow = try JSONSerialization.jsonObject(with: Data(JSONWriter.encode(try await server.getFeatures(body: body, key: key, now: now)))) as? NSDictionary
                 #expect(fast == slow, "\(options) \(id)")
             }
         }

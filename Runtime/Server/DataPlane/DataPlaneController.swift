@@ -55,12 +55,12 @@ public struct DataPlaneController: Sendable {
         }
         router.post("/api/v1/feature-service/get-features") { request, _ -> Response in
             let body = try await JSONBody.object(request)
-            let bytes = try features.getFeaturesJSON(body: body, key: AuthorizationHeader.tectonKey(request))
+            let bytes = try await features.getFeaturesJSON(body: body, key: AuthorizationHeader.tectonKey(request))
             return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
         }
         router.post("/api/v1/feature-service/get-features-batch") { request, _ -> Response in
             let body = try await JSONBody.object(request)
-            return JSONBody.response(try features.getFeaturesBatch(body: body, key: AuthorizationHeader.tectonKey(request)))
+            return JSONBody.response(try await features.getFeaturesBatch(body: body, key: AuthorizationHeader.tectonKey(request)))
         }
         router.post("/api/v1/feature-service/metadata") { request, _ -> Response in
             let body = try await JSONBody.object(request)

@@ -71,7 +71,7 @@ public struct FeatureServer: Sendable {
     /// Features for one entity: values in service order and their statuses.
     func lookup(
         workspace: String, plan: ServingPlan, joinKeyMap: [String: Any], path: String, options: Options, now: Date
-    ) throws -> [(value: FeatureValue, present: Bool)] {
+    ) async throws -> [(value: FeatureValue, present: Bool)] {
         var result: [(FeatureValue, Bool)] = []
         result.reserveCapacity(plan.featureCount)
         for planned in plan.views {
@@ -81,7 +81,7 @@ public struct FeatureServer: Sendable {
             if options.readCache, let cache, let hit = cache.get(workspace, view.name, keys) {
                 stored = hit
             } else {
-                stored = try store.read(workspace: workspace, featureView: view.name, entityKeys: [keys])[0]
+                stored = try await store.readAsync(workspace: workspace, featureView: view.name, entityKeys: [keys])[0]
                 if options.writeCache, let cache { cache.put(workspace, view.name, keys, stored) }
             }
             let fresh = stored.map { Double($0.eventTimeMicros) / 1e6 >= now.timeIntervalSince1970 - Double(view.ttlSeconds) } ?? false
@@ -121,12 +121,12 @@ public struct FeatureServer: Sendable {
     }
 
     /// `POST /api/v1/feature-service/get-features`.
-    public func getFeatures(body: [String: Any], key: String?, now: Date = Date()) throws -> [String: Any] {
+    public func getFeatures(body: [String: Any], key: String?, now: Date = Date()) async throws -> [String: Any] {
         let params = try TectonParams(body: body)
         let (workspace, plan) = try resolve(params, key: key)
         let options = try Options(params)
         let joinKeyMap = try params.object("join_key_map") ?? [:]
-        let values = try lookup(workspace: workspace, plan: plan, joinKeyMap: joinKeyMap, path: "params.join_key_map", options: options, now: now)
+        let values = try await lookup(workspace: workspace, plan: plan, joinKeyMap: joinKeyMap, path: "params.join_key_map", options: options, now: now)
         var response: [String: Any] = ["result": ["features": values.map(\.value)]]
         let meta = metadata(plan, options, statuses: values.map(\.present))
         if options.names || options.dataTypes || options.status { response["metadata"] = ["features": meta] }
@@ -135,12 +135,12 @@ public struct FeatureServer: Sendable {
 
     /// `getFeatures` written straight to JSON bytes: the serving hot path, without intermediate
     /// dictionaries. Same document as `getFeatures` (keys sorted: metadata, then result).
-    public func getFeaturesJSON(body: [String: Any], key: String?, now: Date = Date()) throws -> [UInt8] {
+    public func getFeaturesJSON(body: [String: Any], key: String?, now: Date = Date()) async throws -> [UInt8] {
         let params = try TectonParams(body: body)
         let (workspace, plan) = try resolve(params, key: key)
         let options = try Options(params)
         let joinKeyMap = try params.object("join_key_map") ?? [:]
-        let values = try lookup(workspace: workspace, plan: plan, joinKeyMap: joinKeyMap, path: "params.join_key_map", options: options, now: now)
+        let values = try await lookup(workspace: workspace, plan: plan, joinKeyMap: joinKeyMap, path: "params.join_key_map", options: options, now: now)
         var out: [UInt8] = []
         out.reserveCapacity(64 + values.count * 48)
         out.append(UInt8(ascii: "{"))
@@ -156,7 +156,7 @@ public struct FeatureServer: Sendable {
 
     /// `POST /api/v1/feature-service/get-features-batch`: `params.request_data` is a list of
     /// `{join_key_map, request_context_map}`; `result` is one `{features}` per entry, in order.
-    public func getFeaturesBatch(body: [String: Any], key: String?, now: Date = Date()) throws -> [String: Any] {
+    public func getFeaturesBatch(body: [String: Any], key: String?, now: Date = Date()) async throws -> [String: Any] {
         let params = try TectonParams(body: body)
         let (workspace, plan) = try resolve(params, key: key)
         let options = try Options(params)
@@ -168,7 +168,7 @@ public struct FeatureServer: Sendable {
         var statuses: [[Bool]] = []
         for (i, request) in requests.enumerated() {
             let entry = TectonParams(raw: request)
-            let values = try lookup(
+            let values = try await lookup(
                 workspace: workspace, plan: plan, joinKeyMap: try entry.object("join_key_map") ?? [:],
                 path: "params.request_data[\(i)].join_key_map", options: options, now: now)
             results.append(["features": values.map(\.value)])

@@ -39,6 +39,10 @@ public final class SwitchableStore: OnlineStore, @unchecked Sendable {
         try lock.withLock { current }.read(workspace: workspace, featureView: featureView, entityKeys: entityKeys)
     }
 
+    public func readAsync(workspace: String, featureView: String, entityKeys: [[FeatureValue]]) async throws -> [StoredFeatures?] {
+        try await lock.withLock { current }.readAsync(workspace: workspace, featureView: featureView, entityKeys: entityKeys)
+    }
+
     /// Assumes the cross-account role with the credential file and external ID of `config`, checks
     /// residency and the offline store, and opens the online store.
     public static func open(_ config: RuntimeConfig) throws -> (any OnlineStore, CredentialIdentity) {

@@ -45,7 +45,8 @@ struct TectonParams {
     }
 
     func bool(_ snake: String, default fallback: Bool) -> Bool {
-        (value(snake) as? Bool) ?? (value(snake) as? NSNumber)?.boolValue ?? fallback
+        guard let value = value(snake) else { return fallback }
+        return (value as? Bool) ?? (value as? NSNumber)?.boolValue ?? fallback
     }
 
     func sub(_ snake: String) throws -> TectonParams? {

@@ -1,0 +1,92 @@
+import Foundation
+import GRDBSQLite
+
+/// Primary-key reads of the online store for the serving path, on the SQLite C API: a small pool
+/// of read-only connections, each with its statement prepared once. GRDB's reader pool costs a
+/// dispatch-queue hop, an SQL-keyed statement cache lookup and argument boxing per read, which at
+/// tens of thousands of reads a second is most of a read's time. Writes, audits and schema stay on
+/// GRDB; the WAL journal lets these readers run beside its writer and beside the Rift runner.
+final class SQLitePointReader: @unchecked Sendable {
+    enum Failure: Error, CustomStringConvertible {
+        case sqlite(String, Int32, String)
+        var description: String {
+            switch self {
+            case .sqlite(let what, let code, let message): "sqlite \(what) failed (\(code)): \(message)"
+            }
+        }
+    }
+
+    /// One connection and its prepared statement, used by one read at a time.
+    final class Slot {
+        let connection: OpaquePointer
+        let statement: OpaquePointer
+
+        init(path: String) throws {
+            var connection: OpaquePointer?
+            let flags = SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX
+            guard sqlite3_open_v2(path, &connection, flags, nil) == SQLITE_OK, let connection else {
+                let message = connection.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"
+                sqlite3_close_v2(connection)
+                throw Failure.sqlite("open \(path)", SQLITE_CANTOPEN, message)
+            }
+            sqlite3_busy_timeout(connection, 10_000)
+            var statement: OpaquePointer?
+            let sql = "SELECT value FROM online_record WHERE workspace = ?1 AND feature_view = ?2 AND entity_key = ?3"
+            guard sqlite3_prepare_v3(connection, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &statement, nil) == SQLITE_OK, let statement else {
+                let message = String(cString: sqlite3_errmsg(connection))
+                sqlite3_close_v2(connection)
+                throw Failure.sqlite("prepare", SQLITE_ERROR, message)
+            }
+            self.connection = connection
+            self.statement = statement
+        }
+
+        deinit {
+            sqlite3_finalize(statement)
+            sqlite3_close_v2(connection)
+        }
+
+        /// The value column of the row, or nil when there is none.
+        func read(_ workspace: String, _ featureView: String, _ key: [UInt8]) throws -> [UInt8]? {
+            defer {
+                sqlite3_reset(statement)
+                sqlite3_clear_bindings(statement)
+            }
+            // SQLITE_TRANSIENT: SQLite copies the bytes, so the Swift buffers need not outlive the call.
+            let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+            var code = workspace.withCString { sqlite3_bind_text(statement, 1, $0, -1, transient) }
+            if code == SQLITE_OK { code = featureView.withCString { sqlite3_bind_text(statement, 2, $0, -1, transient) } }
+            if code == SQLITE_OK { code = key.withUnsafeBytes { sqlite3_bind_blob(statement, 3, $0.baseAddress, Int32($0.count), transient) } }
+            guard code == SQLITE_OK else { throw Failure.sqlite("bind", code, String(cString: sqlite3_errmsg(connection))) }
+            switch sqlite3_step(statement) {
+            case SQLITE_ROW:
+                let count = Int(sqlite3_column_bytes(statement, 0))
+                guard count > 0, let blob = sqlite3_column_blob(statement, 0) else { return [] }
+                return Array(UnsafeRawBufferPointer(start: blob, count: count))
+            case SQLITE_DONE:
+                return nil
+            case let failure:
+                throw Failure.sqlite("read", failure, String(cString: sqlite3_errmsg(connection)))
+            }
+        }
+    }
+
+    private let path: String
+    private let lock = NSLock()
+    private var idle: [Slot] = []
+
+    /// - Parameter eager: open the first connection now, so a broken store fails at open time
+    ///   rather than at the first request.
+    init(path: String, eager: Bool) throws {
+        self.path = path
+        if eager { idle = [try Slot(path: path)] }
+    }
+
+    /// Runs `body` on an idle connection, opening another when all are busy (one per concurrent
+    /// reader, so a handful on this runtime's thread pool).
+    func withSlot<T>(_ body: (Slot) throws -> T) throws -> T {
+        let slot = try lock.withLock { idle.popLast() } ?? Slot(path: path)
+        defer { lock.withLock { idle.append(slot) } }
+        return try body(slot)
+    }
+}
