@@ -1,15 +1,34 @@
 import Foundation
 import Hummingbird
+import NIOCore
+import NIOPosix
 import HummingbirdTLS
 import NIOSSL
 
 /// A no-op feature server for the serving benchmark: it decodes the get-features request as ours does
 /// and returns a fixed 50-feature body, so the framework's own cost is measured in the same run.
 /// `vpt-noop-server PORT [CERT KEY]`: with a certificate it serves HTTPS, as the tenant's feature
-/// server does, so both pay for TLS.
+/// server does, so both pay for TLS. Like the tenant's data plane, it runs Swift concurrency on
+/// NIO's event loops (the same configuration of the same framework).
 @main
-struct NoopServer {
-    static func main() async throws {
+enum NoopEntry {
+    static func main() {
+        NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
+        Task {
+            do {
+                try await NoopServer.run()
+            } catch {
+                FileHandle.standardError.write(Data("vpt-noop-server: \(error)\n".utf8))
+                exit(1)
+            }
+            exit(0)
+        }
+        dispatchMain()
+    }
+}
+
+enum NoopServer {
+    static func run() async throws {
         let port = Int(CommandLine.arguments.dropFirst().first ?? "") ?? 8099
         let features = (0..<50).map { Double($0) + 0.5 }
         let body: [String: Any] = [

@@ -5,7 +5,6 @@ import ServiceLifecycle
 import VPTRuntime
 
 /// `vpt-runtime`: one tenant's control plane or data plane, configured by its rendered runtime config.
-@main
 @available(macOS 14, *)
 struct VPTRuntimeMain: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
