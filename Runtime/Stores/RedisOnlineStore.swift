@@ -50,7 +50,7 @@ public final class RedisOnlineStore: @unchecked Sendable {
         let first = try Self.connect(host, port, database)
         idle = [first]
         open = 1
-        pipeliner = RedisPipeliner(threads: 2) { try Self.connect(host, port, database) }
+        pipeliner = RedisPipeliner(threads: 1) { try Self.connect(host, port, database) }
     }
 
     private func connect() throws -> RedisConnection { try Self.connect(host, port, database) }

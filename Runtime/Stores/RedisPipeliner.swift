@@ -1,8 +1,9 @@
 import Foundation
 
 /// Redis reads for the serving path without blocking the caller's thread. Requests queue here;
-/// a few I/O threads, each with its own connection, take everything queued and send it as one
-/// pipeline, then hand each reply to its request. While one batch is on the wire the next one
+/// an I/O thread (one by default: on 2 cores a second one measured slower, 13k against 14–17k
+/// req/s) with its own connection takes everything queued and sends it as one pipeline, then hands
+/// each reply to its request. While one batch is on the wire the next one
 /// gathers, so under load many reads share one write and one read system call, and no thread of the
 /// runtime's small cooperative pool waits for a network round trip.
 final class RedisPipeliner: @unchecked Sendable {
