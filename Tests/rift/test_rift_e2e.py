@@ -251,13 +251,20 @@ def test_backfill_materializes_both_views_and_they_are_served_and_trained_on(fle
     assert denied.value.code == 403
 
 
-def killed_and_retried(tenant, hold, point, rows):
-    before = len(tenant.offline_rows("spend"))
+def held_job(tenant, hold, hours, point="after-offline"):
+    """Triggers the last `hours` closed hours of `spend` with attempt 1 held at `point`; returns
+    the job and the held runner's pid (the hold is disarmed again, so retries run through)."""
     hold.write_text(f"{point}@1")
     closed = NOW.replace(minute=0, second=0, microsecond=0)
-    job = tenant.trigger("spend", closed - datetime.timedelta(hours=3), closed)[0]
+    job = tenant.trigger("spend", closed - datetime.timedelta(hours=hours), closed)[0]
     pid = tenant.held_runner()
     hold.unlink()
+    return job, pid
+
+
+def killed_and_retried(tenant, hold, point, rows):
+    before = len(tenant.offline_rows("spend"))
+    job, pid = held_job(tenant, hold, 3, point)
     os.kill(pid, signal.SIGKILL)
     done = tenant.wait_final([job["id"]])[0]
     assert done["state"] == "SUCCESS", done
@@ -276,11 +283,8 @@ def test_runner_killed_after_the_offline_write_or_during_online_upserts_is_retri
 def test_the_runner_holds_no_credential_and_cannot_reach_another_tenants_store(fleet):
     tenant, other, _, hold = fleet
     tenant.wait_all_final()
-    hold.write_text("after-offline@1")
+    job, pid = held_job(tenant, hold, 1)
     closed = NOW.replace(minute=0, second=0, microsecond=0)
-    job = tenant.trigger("spend", closed - datetime.timedelta(hours=1), closed)[0]
-    pid = tenant.held_runner()
-    hold.unlink()
     environment = dict(item.split("=", 1) for item in pathlib.Path(f"/proc/{pid}/environ").read_text().split("\0") if "=" in item)
     assert CANARY not in pathlib.Path(f"/proc/{pid}/environ").read_text()
     assert set(environment) <= {"PATH", "HOME", "LANG", "LC_ALL", "TZ", "PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "VPT_RIFT_HOLD", "VPT_RIFT_CHUNK_ROWS"}
@@ -316,11 +320,7 @@ def test_a_control_plane_killed_mid_job_recovers_the_job(fleet):
     tenant, _, _, hold = fleet
     tenant.wait_all_final()
     before = len(tenant.offline_rows("spend"))
-    hold.write_text("after-offline@1")
-    closed = NOW.replace(minute=0, second=0, microsecond=0)
-    job = tenant.trigger("spend", closed - datetime.timedelta(hours=2), closed)[0]
-    runner = tenant.held_runner()
-    hold.unlink()
+    job, runner = held_job(tenant, hold, 2)
     control = int((tenant.home / "tenants/rift-eu/run/control-plane.pid").read_text())
     os.kill(control, signal.SIGKILL)
     done = tenant.wait_final([job["id"]], timeout=120)[0]  # the supervisor restarts the control plane
@@ -333,11 +333,8 @@ def test_a_control_plane_killed_mid_job_recovers_the_job(fleet):
 def test_cancel_failures_and_cli_refusals(fleet):
     tenant, _, _, hold = fleet
     tenant.wait_all_final()
-    hold.write_text("after-offline@1")
+    job, pid = held_job(tenant, hold, 1)
     closed = NOW.replace(minute=0, second=0, microsecond=0)
-    job = tenant.trigger("spend", closed - datetime.timedelta(hours=1), closed)[0]
-    pid = tenant.held_runner()
-    hold.unlink()
     assert json.loads(run(tenant.home, "jobs", "cancel", "rift-eu", "-w", "prod", job["id"], "-o", "json").stdout)["id"] == job["id"]
     done = tenant.wait_final([job["id"]])[0]
     assert done["state"] == "CANCELLED" and done["attempts"][-1]["outcome"] == "cancelled"

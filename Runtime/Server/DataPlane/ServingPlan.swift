@@ -12,6 +12,8 @@ public struct ServingPlan: Sendable {
 
     public let views: [View]
     public let joinKeys: [TypedField]
+    /// Features in the response, over all views.
+    public let featureCount: Int
     /// `"metadata":{"features":[…]},` for (names, dataTypes) = (false, true), (true, false), (true, true).
     private let metadata: [[UInt8]]
 
@@ -23,14 +25,13 @@ public struct ServingPlan: Sendable {
         var keys: [TypedField] = []
         for view in views { for key in view.joinKeys where !keys.contains(key) { keys.append(key) } }
         joinKeys = keys
+        featureCount = views.reduce(0) { $0 + $1.definition.features.count }
         let views = self.views
         metadata = [(false, true), (true, false), (true, true)].map { names, dataTypes in
             Self.metadataJSON(views, names: names, dataTypes: dataTypes, statuses: nil)
         }
     }
 
-    /// Features in response order.
-    public var featureCount: Int { views.reduce(0) { $0 + $1.definition.features.count } }
 
     /// The metadata block, from the precomputed ones unless statuses are asked for.
     func writeMetadata(names: Bool, dataTypes: Bool, statuses: [Bool]?, to out: inout [UInt8]) {

@@ -36,7 +36,7 @@ import uuid
 
 import duckdb
 
-from .aggregation import SQL_TYPES, aggregation_sql, served_features
+from .aggregation import SQL_TYPES, aggregation_sql, duration_seconds, served_features
 from .codec import Value, encode_entity_key, encode_value
 from .sinks import SinkError, open_sink
 
@@ -113,7 +113,6 @@ def job_for(config: dict, repo: dict, workspace: str, view_name: str, start: str
     source = next(s for s in repo.get("batchSources", []) if s["name"] == view["source"])
     keys = {e["name"]: e["joinKeys"] for e in repo.get("entities", [])}
     offline, online = config["offlineStore"], config["onlineStore"]
-    unit = {"m": 60, "h": 3600, "d": 86400}[view["batchSchedule"][-1]]
     return {
         "tenant": config["tenant"], "workspace": workspace, "jobId": f"manual-{uuid.uuid4().hex[:8]}", "attempt": 1,
         "allowedRegions": config["allowedRegions"], "computeRegion": config["dataPlane"]["rift"]["region"],
@@ -124,7 +123,7 @@ def job_for(config: dict, repo: dict, workspace: str, view_name: str, start: str
         "onlineStore": {"kind": online["kind"], "location": online["location"], "region": online["region"],
                         "namespace": online.get("namespace")},
         "window": {"start": start, "end": end},
-        "schedule": {"seconds": int(view["batchSchedule"][:-1]) * unit, "anchor": view["featureStartTime"]},
+        "schedule": {"seconds": duration_seconds(view["batchSchedule"]), "anchor": view["featureStartTime"]},
     }
 
 

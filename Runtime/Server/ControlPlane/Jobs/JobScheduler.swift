@@ -225,9 +225,9 @@ public actor JobScheduler {
     private func startReady(repos: [String: FeatureRepo], now: Date) throws {
         let ready = jobs.values.filter { $0.state == .pending && $0.notBefore <= now }
             .sorted { ($0.windowStart, $0.createdAt, $0.id) < ($1.windowStart, $1.createdAt, $1.id) }
+        var running = jobs.values.filter { $0.state == .running }
         for var job in ready {
             guard runners.count < settings.maxConcurrentJobs else { return }
-            let running = jobs.values.filter { $0.state == .running }
             if running.contains(where: { $0.overlaps(job) }) { continue }
             let repo = repos[job.workspace]
             guard let view = repo?.batchFeatureViews.first(where: { $0.name == job.featureView }),
@@ -249,6 +249,7 @@ public actor JobScheduler {
                 job.attempts.append(JobAttempt(number: number, pid: pid, startedAt: now))
                 job.state = .running
                 try save(job)
+                running.append(job)
             } catch {
                 var attempt = JobAttempt(number: number, pid: 0, startedAt: now)
                 attempt.finishedAt = now
