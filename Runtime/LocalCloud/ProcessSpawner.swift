@@ -45,6 +45,20 @@ public enum ProcessSpawner {
         var pid: pid_t = 0
         let result = posix_spawn(&pid, arguments[0], &actions, &attributes, argv, environ)
         guard result == 0 else { throw Failure(executable: arguments[0], code: result) }
+        // A child inherits the nice value of the spawning thread, not of the process, and libdispatch
+        // gives its QoS worker threads their own (user-initiated runs at -2). Left alone, a plane or
+        // runner would run at whatever priority the thread that started it happened to have; it gets
+        // the process's (its main thread's, the operator's `nice`) instead. glibc's posix_spawn returns
+        // after the exec, before the child's runtime starts any thread, so later threads inherit this.
+        let processNice = processNiceValue()
+        if getpriority(PRIO_PROCESS_WHICH, id_t(pid)) != processNice { _ = setpriority(PRIO_PROCESS_WHICH, id_t(pid), processNice) }
         return pid
     }
+
+    /// The nice value of the calling process's main thread.
+    public static func processNiceValue() -> Int32 {
+        getpriority(PRIO_PROCESS_WHICH, id_t(getpid()))
+    }
+
+    static let PRIO_PROCESS_WHICH = __priority_which_t(PRIO_PROCESS.rawValue)
 }
