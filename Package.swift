@@ -59,6 +59,8 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
                 // The serving path's point reads use the SQLite C API directly (SQLitePointReader).
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
+                // Redis reads for the serving path run on the data plane's event loops (RedisLoopClient).
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
             ],
             path: "Runtime/Stores",
             swiftSettings: swiftSettings
@@ -177,7 +179,7 @@ let package = Package(
             dependencies: [
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HummingbirdTLS", package: "hummingbird"),
-                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"), "VPTRuntime",
             ],
             path: "Benchmarks/NoopServer",
             swiftSettings: swiftSettings

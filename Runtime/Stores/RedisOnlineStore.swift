@@ -20,8 +20,8 @@ public final class RedisOnlineStore: @unchecked Sendable {
     private let port: Int
     private let database: String
     static let maxConnections = 8
-    /// The serving path's reads (see RedisPipeliner).
-    private let pipeliner: RedisPipeliner
+    /// The serving path's reads, on the data plane's event loops (see RedisLoopClients).
+    private let loopClients: RedisLoopClients
 
     /// Compares the stored (event, write) pair with the new one; both are the first 16 bytes after the
     /// version byte of the value, big-endian signed 64-bit.
@@ -50,7 +50,7 @@ public final class RedisOnlineStore: @unchecked Sendable {
         let first = try Self.connect(host, port, database)
         idle = [first]
         open = 1
-        pipeliner = RedisPipeliner(threads: 1) { try Self.connect(host, port, database) }
+        loopClients = RedisLoopClients(host: host, port: port, database: database)
     }
 
     private func connect() throws -> RedisConnection { try Self.connect(host, port, database) }
@@ -116,11 +116,11 @@ public final class RedisOnlineStore: @unchecked Sendable {
         return try Self.decodeMGET(reply, count: entityKeys.count)
     }
 
-    /// `read` for the serving path: the MGET goes through the pipeliner, so the calling task's
-    /// thread is free while Redis answers.
+    /// `read` for the serving path: the MGET goes out on the calling event loop's own connection, so
+    /// the request's thread serves other requests while Redis answers and resumes this one itself.
     public func readAsync(workspace: String, featureView: String, entityKeys: [[FeatureValue]]) async throws -> [StoredFeatures?] {
         guard !entityKeys.isEmpty else { return [] }
-        let reply = try await pipeliner.submit([Array("MGET".utf8)] + entityKeys.map { key(workspace, featureView, $0) })
+        let reply = try await loopClients.send([Array("MGET".utf8)] + entityKeys.map { key(workspace, featureView, $0) })
         if case .error(let message) = reply { throw RedisConnection.Failure.server(message) }
         return try Self.decodeMGET(reply, count: entityKeys.count)
     }

@@ -1,0 +1,199 @@
+import Foundation
+import NIOCore
+import NIOPosix
+
+/// Redis reads for the serving path, on the event loop that serves the request: one connection per
+/// event loop, commands written as they come (so concurrent requests pipeline on it) and replies
+/// matched in order. The request's task never leaves its thread, where a pool of blocking
+/// connections or an I/O thread costs two thread wake-ups per read.
+///
+/// A connection that fails, closes, or leaves a reply unanswered for `timeout` fails every read
+/// waiting on it; the next read connects again.
+final class RedisLoopClients: @unchecked Sendable {
+    private let host: String
+    private let port: Int
+    private let database: String
+    private let group: any EventLoopGroup
+    private let lock = NSLock()
+    private var clients: [ObjectIdentifier: RedisLoopClient] = [:]
+    static let timeout = TimeAmount.seconds(5)
+
+    init(host: String, port: Int, database: String, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
+        self.host = host
+        self.port = port
+        self.database = database
+        self.group = group
+    }
+
+    deinit {
+        for client in clients.values { client.close() }
+    }
+
+    /// Sends `command` on the current event loop's connection (any loop's, off the loops).
+    func send(_ command: [[UInt8]]) async throws -> RESPValue {
+        let loop = MultiThreadedEventLoopGroup.currentEventLoop ?? group.any()
+        let client = self.client(for: loop)
+        if loop.inEventLoop { return try await client.send(command).get() }
+        return try await loop.flatSubmit { client.send(command) }.get()
+    }
+
+    private func client(for loop: any EventLoop) -> RedisLoopClient {
+        lock.withLock {
+            if let client = clients[ObjectIdentifier(loop)] { return client }
+            let client = RedisLoopClient(loop: loop, host: host, port: port, database: database)
+            clients[ObjectIdentifier(loop)] = client
+            return client
+        }
+    }
+}
+
+/// One event loop's connection. All state is touched on `loop` only.
+final class RedisLoopClient: @unchecked Sendable {
+    let loop: any EventLoop
+    private let host: String
+    private let port: Int
+    private let database: String
+    private var channel: (any Channel)?
+    private var connecting: EventLoopFuture<any Channel>?
+    /// Replies not yet received, oldest first, with when each command was written.
+    private var waiting = CircularBuffer<(promise: EventLoopPromise<RESPValue>, sent: NIODeadline)>()
+    private var watchdog: RepeatedTask?
+
+    init(loop: any EventLoop, host: String, port: Int, database: String) {
+        self.loop = loop
+        self.host = host
+        self.port = port
+        self.database = database
+    }
+
+    func close() {
+        loop.execute { [self] in
+            watchdog?.cancel()
+            channel?.close(promise: nil)
+        }
+    }
+
+    func send(_ command: [[UInt8]]) -> EventLoopFuture<RESPValue> {
+        loop.preconditionInEventLoop()
+        let promise = loop.makePromise(of: RESPValue.self)
+        if let channel {
+            write(command, promise, on: channel)
+        } else {
+            connect().whenComplete { [self] result in
+                switch result {
+                case .success(let channel): write(command, promise, on: channel)
+                case .failure(let error): promise.fail(error)
+                }
+            }
+        }
+        return promise.futureResult
+    }
+
+    private func write(_ command: [[UInt8]], _ promise: EventLoopPromise<RESPValue>, on channel: any Channel) {
+        guard channel.isActive, self.channel === channel else {
+            return promise.fail(RedisConnection.Failure.io("the connection closed"))
+        }
+        var buffer = channel.allocator.buffer(capacity: 64 + command.reduce(0) { $0 + $1.count + 16 })
+        RESPParser.write(command, to: &buffer)
+        waiting.append((promise, .now()))
+        channel.writeAndFlush(buffer, promise: nil)
+    }
+
+    /// One connection attempt shared by the reads that arrive while it is under way; SELECT goes
+    /// first on the new connection.
+    private func connect() -> EventLoopFuture<any Channel> {
+        if let connecting { return connecting }
+        let future = ClientBootstrap(group: loop)
+            .connectTimeout(Self.connectTimeout)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelInitializer { [self] channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandlers(
+                        ByteToMessageHandler(RESPReplyDecoder()), RedisReplyHandler(client: self))
+                }
+            }
+            .connect(host: host, port: port)
+            .flatMap { [self] channel -> EventLoopFuture<any Channel> in
+                self.channel = channel
+                startWatchdog()
+                let selected = loop.makePromise(of: RESPValue.self)
+                write([Array("SELECT".utf8), Array(database.utf8)], selected, on: channel)
+                return selected.futureResult.flatMapThrowing { reply in
+                    if case .error(let message) = reply {
+                        channel.close(promise: nil)
+                        throw RedisConnection.Failure.server(message)
+                    }
+                    return channel
+                }
+            }
+            .flatMapErrorThrowing { error in
+                if let failure = error as? RedisConnection.Failure { throw failure }
+                throw RedisConnection.Failure.connect("\(self.host):\(self.port): \(error)")
+            }
+        connecting = future
+        future.whenComplete { [self] _ in connecting = nil }
+        return future
+    }
+
+    static let connectTimeout = TimeAmount.seconds(2)
+
+    /// Closes a connection whose oldest reply is overdue; closing fails everything waiting on it.
+    private func startWatchdog() {
+        guard watchdog == nil else { return }
+        watchdog = loop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { [self] _ in
+            if let oldest = waiting.first, oldest.sent + RedisLoopClients.timeout < .now() {
+                channel?.close(promise: nil)
+            }
+        }
+    }
+
+    func received(_ reply: RESPValue, from channel: any Channel) {
+        guard let next = waiting.popFirst() else {
+            // A reply nobody asked for: the stream is out of step, so start over.
+            return channel.close(promise: nil)
+        }
+        next.promise.succeed(reply)
+    }
+
+    func closed(_ channel: any Channel, error: (any Error)?) {
+        if self.channel === channel { self.channel = nil }
+        let failure = RedisConnection.Failure.io(error.map { "\($0)" } ?? "the connection closed")
+        while let next = waiting.popFirst() { next.promise.fail(failure) }
+    }
+}
+
+struct RESPReplyDecoder: ByteToMessageDecoder {
+    typealias InboundOut = RESPValue
+
+    mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
+        guard let reply = try RESPParser.parse(&buffer) else { return .needMoreData }
+        context.fireChannelRead(Self.wrapInboundOut(reply))
+        return .continue
+    }
+
+    mutating func decodeLast(context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool) throws -> DecodingState {
+        try decode(context: context, buffer: &buffer)
+    }
+}
+
+final class RedisReplyHandler: ChannelInboundHandler {
+    typealias InboundIn = RESPValue
+    private let client: RedisLoopClient
+    private var failure: (any Error)?
+
+    init(client: RedisLoopClient) { self.client = client }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        client.received(Self.unwrapInboundIn(data), from: context.channel)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        failure = error
+        context.close(promise: nil)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        client.closed(context.channel, error: failure)
+        context.fireChannelInactive()
+    }
+}
