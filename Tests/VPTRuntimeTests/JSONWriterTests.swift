@@ -48,7 +48,8 @@ import VPTTestSupport
         let server = FeatureServer(access: access, store: store, cache: nil, metrics: RequestMetrics())
         for options in [[:], ["include_data_types": true, "include_serving_status": true], ["include_names": false]] as [[String: Any]] {
             for id in ["k", "missing"] {
-                let body: [String: Any] = ["params": ["workspace_name": "ws", "feature_service_name": "svc", "join_key_map": ["id": id], "metadata_options": options]]
+                let request: [String: Any] = ["params": ["workspace_name": "ws", "feature_service_name": "svc", "join_key_map": ["id": id], "metadata_options": options]]
+                let body = try #require(try JSONReader.parse(JSONSerialization.data(withJSONObject: request)).objectValue)
                 let fast = try JSONSerialization.jsonObject(with: Data(try await server.getFeaturesJSON(body: body, key: key, now: now))) as? NSDictionary
                 let slow = try JSONSerialization.jsonObject(with: Data(JSONWriter.encode(try await server.getFeatures(body: body, key: key, now: now)))) as? NSDictionary
                 #expect(fast == slow, "\(options) \(id)")

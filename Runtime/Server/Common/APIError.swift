@@ -58,12 +58,16 @@ public enum JSONBody {
     }
 
     /// The request body as a JSON object; 400 when it is not one.
-    public static func object(_ request: Request) async throws -> [String: Any] {
+    public static func object(_ request: Request) async throws -> [String: JSONValue] {
         var request = request
         let buffer = try await request.collectBody(upTo: maxRequestBytes)
-        guard let object = try? JSONSerialization.jsonObject(with: Data(buffer.readableBytesView)) as? [String: Any] else {
-            throw APIError.badRequest("the request body must be a JSON object")
+        let value: JSONValue
+        do {
+            value = try JSONReader.parse(buffer.readableBytesView)
+        } catch {
+            throw APIError.badRequest("the request body is not valid JSON: \(error)")
         }
+        guard let object = value.objectValue else { throw APIError.badRequest("the request body must be a JSON object") }
         return object
     }
 

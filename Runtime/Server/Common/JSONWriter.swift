@@ -17,8 +17,8 @@ enum JSONWriter {
         case let string as String: writeString(string, to: &out)
         case let feature as FeatureValue: writeFeature(feature, to: &out)
         case let bool as Bool where type(of: value) == Bool.self: out += bool ? trueBytes : falseBytes
-        case let int as Int where type(of: value) == Int.self: out += Array(String(int).utf8)
-        case let int as Int64 where type(of: value) == Int64.self: out += Array(String(int).utf8)
+        case let int as Int where type(of: value) == Int.self: out.append(contentsOf: String(int).utf8)
+        case let int as Int64 where type(of: value) == Int64.self: out.append(contentsOf: String(int).utf8)
         case let double as Double where type(of: value) == Double.self: writeDouble(double, to: &out)
         case let object as [String: Any]:
             out.append(UInt8(ascii: "{"))
@@ -41,7 +41,7 @@ enum JSONWriter {
             if JSONScalar.isBool(number) {
                 out += number.boolValue ? trueBytes : falseBytes
             } else if let int = value as? Int, Double(int) == number.doubleValue {
-                out += Array(String(int).utf8)
+                out.append(contentsOf: String(int).utf8)
             } else {
                 writeDouble(number.doubleValue, to: &out)
             }
@@ -68,7 +68,7 @@ enum JSONWriter {
 
     static func writeDouble(_ d: Double, to out: inout [UInt8]) {
         guard d.isFinite else { return out += nullBytes }
-        out += Array(d.description.utf8)  // shortest round-trip form, valid JSON ("42.5", "1e-05")
+        out.append(contentsOf: d.description.utf8)  // shortest round-trip form, valid JSON ("42.5", "1e-05"); no array per value
     }
 
     static func writeString(_ s: String, to out: inout [UInt8]) {

@@ -51,28 +51,27 @@ public struct FeatureServer: Sendable {
 
     /// Converts a request's join key value to the declared type; int64 keys come as decimal strings
     /// or JSON integers.
-    static func joinKeyValue(_ raw: Any?, _ field: TypedField, at path: String) throws -> FeatureValue {
-        guard let raw, !(raw is NSNull) else { throw APIError.badRequest("\(path).\(field.name) is required") }
+    static func joinKeyValue(_ raw: JSONValue?, _ field: TypedField, at path: String) throws -> FeatureValue {
+        guard let raw, raw != .null else { throw APIError.badRequest("\(path).\(field.name) is required") }
         switch field.type {
         case .int64:
-            if let text = raw as? String, let value = Int64(text) { return .int64(value) }
-            if !JSONScalar.isBool(raw), let value = raw as? Int { return .int64(Int64(value)) }
+            if let text = raw.stringValue, let value = Int64(text) { return .int64(value) }
+            if let value = raw.int64Value { return .int64(value) }
         case .string:
-            if let text = raw as? String { return .string(text) }
+            if let text = raw.stringValue { return .string(text) }
         case .float64:
-            if !JSONScalar.isBool(raw), let value = raw as? Int { return .float64(Double(value)) }
-            if !JSONScalar.isBool(raw), let value = raw as? Double { return .float64(value) }
+            if let value = raw.doubleValue { return .float64(value) }
         case .bool:
-            if JSONScalar.isBool(raw), let value = raw as? Bool { return .bool(value) }
+            if case .bool(let value) = raw { return .bool(value) }
         }
         throw APIError.badRequest("\(path).\(field.name) must be \(field.type == .int64 ? "an int64 (a decimal string or an integer)" : "a \(field.type.rawValue)")")
     }
 
     /// Features for one entity: values in service order and their statuses.
     func lookup(
-        workspace: String, plan: ServingPlan, joinKeyMap: [String: Any], path: String, options: Options, now: Date
+        workspace: String, plan: ServingPlan, joinKeyMap: [String: JSONValue], path: String, options: Options, now: Date
     ) async throws -> [(value: FeatureValue, present: Bool)] {
-        var result: [(FeatureValue, Bool)] = []
+        var result: [(value: FeatureValue, present: Bool)] = []  // labelled as returned: no array cast
         result.reserveCapacity(plan.featureCount)
         for planned in plan.views {
             let view = planned.definition
@@ -121,7 +120,7 @@ public struct FeatureServer: Sendable {
     }
 
     /// `POST /api/v1/feature-service/get-features`.
-    public func getFeatures(body: [String: Any], key: String?, now: Date = Date()) async throws -> [String: Any] {
+    public func getFeatures(body: [String: JSONValue], key: String?, now: Date = Date()) async throws -> [String: Any] {
         let params = try TectonParams(body: body)
         let (workspace, plan) = try resolve(params, key: key)
         let options = try Options(params)
@@ -135,7 +134,7 @@ public struct FeatureServer: Sendable {
 
     /// `getFeatures` written straight to JSON bytes: the serving hot path, without intermediate
     /// dictionaries. Same document as `getFeatures` (keys sorted: metadata, then result).
-    public func getFeaturesJSON(body: [String: Any], key: String?, now: Date = Date()) async throws -> [UInt8] {
+    public func getFeaturesJSON(body: [String: JSONValue], key: String?, now: Date = Date()) async throws -> [UInt8] {
         let params = try TectonParams(body: body)
         let (workspace, plan) = try resolve(params, key: key)
         let options = try Options(params)
@@ -145,22 +144,24 @@ public struct FeatureServer: Sendable {
         out.reserveCapacity(64 + values.count * 48)
         out.append(UInt8(ascii: "{"))
         plan.writeMetadata(names: options.names, dataTypes: options.dataTypes, statuses: options.status ? values.map(\.present) : nil, to: &out)
-        out += Array("\"result\":{\"features\":[".utf8)
+        out.append(contentsOf: "\"result\":{\"features\":[".utf8)
         for (index, value) in values.enumerated() {
             if index > 0 { out.append(UInt8(ascii: ",")) }
             JSONWriter.writeFeature(value.value, to: &out)
         }
-        out += Array("]}}".utf8)
+        out.append(contentsOf: "]}}".utf8)
         return out
     }
 
     /// `POST /api/v1/feature-service/get-features-batch`: `params.request_data` is a list of
     /// `{join_key_map, request_context_map}`; `result` is one `{features}` per entry, in order.
-    public func getFeaturesBatch(body: [String: Any], key: String?, now: Date = Date()) async throws -> [String: Any] {
+    public func getFeaturesBatch(body: [String: JSONValue], key: String?, now: Date = Date()) async throws -> [String: Any] {
         let params = try TectonParams(body: body)
         let (workspace, plan) = try resolve(params, key: key)
         let options = try Options(params)
-        guard let requests = params.value("request_data") as? [[String: Any]] else {
+        let entries = params.value("request_data")?.arrayValue ?? [.null]
+        let requests = entries.compactMap(\.objectValue)
+        guard params.value("request_data") != nil, requests.count == entries.count else {
             throw APIError.badRequest("params.request_data must be a list of {join_key_map} objects")
         }
         guard requests.count <= 1000 else { throw APIError.badRequest("params.request_data holds at most 1000 entries") }
@@ -181,7 +182,7 @@ public struct FeatureServer: Sendable {
     }
 
     /// `POST /api/v1/feature-service/metadata`.
-    public func metadata(body: [String: Any], key: String?) throws -> [String: Any] {
+    public func metadata(body: [String: JSONValue], key: String?) throws -> [String: Any] {
         let params = try TectonParams(body: body)
         let (_, plan) = try resolve(params, key: key)
         let (views, joinKeys) = (plan.views.map(\.definition), plan.joinKeys)

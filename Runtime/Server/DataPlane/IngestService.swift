@@ -26,27 +26,24 @@ public struct IngestService: Sendable {
     }
 
     /// Converts one JSON field to its schema type, or says why not.
-    static func convert(_ raw: Any?, _ type: FeatureType) -> FeatureValue? {
-        guard let raw, !(raw is NSNull) else { return .null }
+    static func convert(_ raw: JSONValue?, _ type: FeatureType) -> FeatureValue? {
+        guard let raw, raw != .null else { return .null }
         switch type {
         case .int64:
-            if JSONScalar.isBool(raw) { return nil }
-            if let i = raw as? Int { return .int64(Int64(i)) }
-            if let s = raw as? String, let i = Int64(s) { return .int64(i) }
+            if let i = raw.int64Value { return .int64(i) }
+            if let s = raw.stringValue, let i = Int64(s) { return .int64(i) }
         case .float64:
-            if JSONScalar.isBool(raw) { return nil }
-            if let i = raw as? Int { return .float64(Double(i)) }  // JSON writes 1.0 as 1
-            if let d = raw as? Double { return .float64(d) }
+            if let d = raw.doubleValue { return .float64(d) }  // JSON writes 1.0 as 1
         case .string:
-            if let s = raw as? String { return .string(s) }
+            if let s = raw.stringValue { return .string(s) }
         case .bool:
-            if JSONScalar.isBool(raw), let b = raw as? Bool { return .bool(b) }
+            if case .bool(let b) = raw { return .bool(b) }
         }
         return nil
     }
 
-    static func eventMicros(_ value: Any?) -> Int64? {
-        if let s = value as? String {
+    static func eventMicros(_ value: JSONValue?) -> Int64? {
+        if let s = value?.stringValue {
             let formatter = ISO8601DateFormatter()
             formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
             if let date = formatter.date(from: s) ?? ISO8601DateFormatter().date(from: s) {
@@ -54,17 +51,16 @@ public struct IngestService: Sendable {
             }
             return Int64(s)
         }
-        if let value, !JSONScalar.isBool(value), let i = value as? Int { return Int64(i) }
-        return nil
+        return value?.int64Value
     }
 
-    public func ingest(body: [String: Any], key: String?, now: Date = Date()) throws -> [String: Any] {
+    public func ingest(body: [String: JSONValue], key: String?, now: Date = Date()) throws -> [String: Any] {
         let params = TectonParams(raw: body)
         let workspace = try params.string("workspace_name")
         _ = try access.authorize(key: key, workspace: workspace, minimum: .operator)
         let dryRun = params.bool("dry_run", default: false)
         guard let repo = access.repo(workspace) else { throw APIError.notFound("workspace '\(workspace)' has no feature repository") }
-        guard let sources = params.value("records") as? [String: Any], !sources.isEmpty else {
+        guard let sources = params.value("records")?.objectValue, !sources.isEmpty else {
             throw APIError.badRequest("records must be an object of push source name to a list of {record: {...}}")
         }
         var accepted: [Accepted] = []
@@ -74,12 +70,12 @@ public struct IngestService: Sendable {
                 invalid.append(["source": sourceName, "problems": ["push source '\(sourceName)' does not exist in workspace '\(workspace)'"]])
                 continue
             }
-            guard let list = rawList as? [Any] else {
+            guard let list = rawList.arrayValue else {
                 invalid.append(["source": sourceName, "problems": ["records.\(sourceName) must be a list"]])
                 continue
             }
             for (index, item) in list.enumerated() {
-                guard let record = (item as? [String: Any])?["record"] as? [String: Any] else {
+                guard let record = item.objectValue?["record"]?.objectValue else {
                     invalid.append(["source": sourceName, "index": index, "problems": ["each entry must be {\"record\": {...}}"]])
                     continue
                 }

@@ -52,24 +52,24 @@ public struct ServingPlan: Sendable {
                 out.append(UInt8(ascii: "{"))
                 var first = true
                 if dataTypes {
-                    out += Array("\"dataType\":{\"type\":\"\(feature.type.rawValue)\"}".utf8)
+                    out.append(contentsOf: "\"dataType\":{\"type\":\"\(feature.type.rawValue)\"}".utf8)
                     first = false
                 }
                 if names {
                     if !first { out.append(UInt8(ascii: ",")) }
-                    out += Array("\"name\":".utf8)
+                    out.append(contentsOf: "\"name\":".utf8)
                     JSONWriter.writeString("\(view.definition.name).\(feature.name)", to: &out)
                     first = false
                 }
                 if let statuses {
                     if !first { out.append(UInt8(ascii: ",")) }
-                    out += Array((statuses[index] ? "\"status\":\"PRESENT\"" : "\"status\":\"MISSING_DATA\"").utf8)
+                    out.append(contentsOf: (statuses[index] ? "\"status\":\"PRESENT\"" : "\"status\":\"MISSING_DATA\"").utf8)
                 }
                 out.append(UInt8(ascii: "}"))
                 index += 1
             }
         }
-        out += Array("]},".utf8)
+        out.append(contentsOf: "]},".utf8)
         return out
     }
 

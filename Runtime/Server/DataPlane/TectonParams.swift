@@ -3,17 +3,17 @@ import Foundation
 /// The `params` object of a Tecton HTTP API request, read in either spelling: snake_case (the
 /// documented curl form) or camelCase (what the official client libraries send).
 struct TectonParams {
-    let raw: [String: Any]
+    let raw: [String: JSONValue]
 
-    init(body: [String: Any]) throws {
-        guard let params = body["params"] as? [String: Any] else { throw APIError.badRequest("the body must have a 'params' object") }
+    init(body: [String: JSONValue]) throws {
+        guard let params = body["params"]?.objectValue else { throw APIError.badRequest("the body must have a 'params' object") }
         raw = params
     }
 
-    init(raw: [String: Any]) { self.raw = raw }
+    init(raw: [String: JSONValue]) { self.raw = raw }
 
     /// A field by its snake_case name, also found under its camelCase spelling.
-    func value(_ snake: String) -> Any? {
+    func value(_ snake: String) -> JSONValue? {
         if let value = raw[snake] { return value }
         return raw[Self.camelCase[snake] ?? Self.camel(snake)]
     }
@@ -32,21 +32,25 @@ struct TectonParams {
     }
 
     func string(_ snake: String) throws -> String {
-        guard let value = value(snake) as? String, !value.isEmpty else {
+        guard let value = value(snake)?.stringValue, !value.isEmpty else {
             throw APIError.badRequest("params.\(snake) is required and must be a non-empty string")
         }
         return value
     }
 
-    func object(_ snake: String) throws -> [String: Any]? {
+    func object(_ snake: String) throws -> [String: JSONValue]? {
         guard let value = value(snake) else { return nil }
-        guard let object = value as? [String: Any] else { throw APIError.badRequest("params.\(snake) must be an object") }
+        guard let object = value.objectValue else { throw APIError.badRequest("params.\(snake) must be an object") }
         return object
     }
 
     func bool(_ snake: String, default fallback: Bool) -> Bool {
-        guard let value = value(snake) else { return fallback }
-        return (value as? Bool) ?? (value as? NSNumber)?.boolValue ?? fallback
+        switch value(snake) {
+        case .bool(let flag): return flag
+        case .int(let number): return number != 0  // 0 and 1 were always read as false and true
+        case .double(let number): return number != 0
+        default: return fallback
+        }
     }
 
     func sub(_ snake: String) throws -> TectonParams? {
