@@ -4,6 +4,7 @@ import NIOCore
 import NIOPosix
 import HummingbirdTLS
 import NIOSSL
+import VPTRuntime
 
 /// A no-op feature server for the serving benchmark: it decodes the get-features request as ours does
 /// and returns a fixed 50-feature body, so the framework's own cost is measured in the same run.
@@ -13,6 +14,7 @@ import NIOSSL
 @main
 enum NoopEntry {
     static func main() {
+        RuntimeLogHandler.bootstrap()  // the data plane's logging configuration, too
         NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
         Task {
             do {
@@ -40,7 +42,7 @@ enum NoopServer {
         router.post("/api/v1/feature-service/get-features") { request, _ -> Response in
             var request = request
             let buffer = try await request.collectBody(upTo: 1 << 20)
-            guard (try? JSONSerialization.jsonObject(with: Data(buffer.readableBytesView))) is [String: Any] else {
+            guard (try? JSONReader.parse(buffer.readableBytesView))?.objectValue != nil else {  // the data plane's reader
                 return Response(status: .badRequest)
             }
             return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: fixed)))

@@ -64,7 +64,17 @@ def wrk_script(path, body, headers, delay_ms):
     for name, value in headers.items():
         lines.append(f'wrk.headers["{name}"] = {json.dumps(value)}')
     if delay_ms:
-        lines.append(f"function delay() return {delay_ms} end")
+        # Think times drawn from an exponential distribution (mean `delay_ms`), so arrivals are close
+        # to Poisson at the target rate. A fixed delay lines every connection up on the same
+        # millisecond timer ticks, and the load arrives as bursts of all connections at once; the
+        # tail then measures how long a burst takes to drain, not latency at half load. Each wrk
+        # thread seeds its own generator.
+        lines += [
+            "local threads = 0",
+            "function setup(thread) thread:set('seed', threads * 7919 + os.time()); threads = threads + 1 end",
+            "function init(args) math.randomseed(seed) end",
+            f"function delay() return math.floor(-{delay_ms} * math.log(1 - math.random()) + 0.5) end",
+        ]
     pathlib.Path(path).write_text("\n".join(lines) + "\n")
 
 
@@ -86,21 +96,51 @@ def run_wrk(url, body, headers, duration, connections, delay_ms=0, workdir="."):
     return rps, parse_latency(out, 50), parse_latency(out, 99), int(non2xx.group(1)) if non2xx else 0
 
 
-def measure(name, url, body, headers, args, workdir):
-    run_wrk(url, body, headers, 2, 16, workdir=workdir)  # warm-up
-    saturation, _, _, errors = run_wrk(url, body, headers, args.duration, 64, workdir=workdir)
-    # Half of saturation: wrk waits `delay` ms after each response on each connection, so a connection
-    # sends about 1000 / (delay + latency) requests a second; one corrective step absorbs the latency.
-    half = saturation / 2
-    connections = max(2, round(half / 250))
-    delay = max(1, round(connections * 1000 / half))
-    achieved, p50, p99, half_errors = run_wrk(url, body, headers, args.duration, connections, delay_ms=delay, workdir=workdir)
-    if achieved < 0.85 * half:
-        connections = max(2, round(connections * half / max(achieved, 1)))
-        achieved, p50, p99, half_errors = run_wrk(url, body, headers, args.duration, connections, delay_ms=delay, workdir=workdir)
-    print(f"serving target={name} saturation_rps={saturation:.0f} half_load_target_rps={half:.0f} half_load_rps={achieved:.0f} "
-          f"p50_ms={p50:.3f} p99_ms={p99:.3f} errors={errors + half_errors}", flush=True)
-    return {"saturation": saturation, "p50": p50, "p99": p99}
+class Target:
+    """One server under test: a name, its URL, and the request wrk sends."""
+
+    def __init__(self, name, url, body, headers):
+        self.name, self.url, self.body, self.headers = name, url, body, headers
+        self.saturations, self.errors = [], 0
+
+    def saturate(self, args, workdir):
+        run_wrk(self.url, self.body, self.headers, 2, 16, workdir=workdir)  # warm-up
+        rps, _, _, errors = run_wrk(self.url, self.body, self.headers, args.duration, 64, workdir=workdir)
+        self.saturations.append(rps)
+        self.errors += errors
+
+    @property
+    def saturation(self):
+        return statistics.median(self.saturations)
+
+    def at_rate(self, rate, args, workdir):
+        """p50/p99 at `rate` requests/s: connections of about 250 requests/s each, with think times."""
+        connections = max(2, round(rate / 250))
+        delay = max(1, round(connections * 1000 / rate))
+        achieved, p50, p99, errors = run_wrk(self.url, self.body, self.headers, args.duration, connections, delay_ms=delay, workdir=workdir)
+        if achieved < 0.85 * rate:  # one corrective step absorbs the response time in each cycle
+            connections = max(2, round(connections * rate / max(achieved, 1)))
+            achieved, p50, p99, errors = run_wrk(self.url, self.body, self.headers, args.duration, connections, delay_ms=delay, workdir=workdir)
+        self.errors += errors
+        return achieved, p50, p99
+
+    def report(self, args, workdir):
+        half = self.saturation / 2
+        achieved, p50, p99 = self.at_rate(half, args, workdir)
+        self.p50, self.p99 = p50, p99
+        runs = "/".join(f"{r:.0f}" for r in self.saturations)
+        print(f"serving target={self.name} saturation_rps={self.saturation:.0f} saturation_runs={runs} half_load_target_rps={half:.0f} "
+              f"half_load_rps={achieved:.0f} p50_ms={p50:.3f} p99_ms={p99:.3f} errors={self.errors}", flush=True)
+
+
+def measure_all(targets, args, workdir):
+    """Saturation in interleaved rounds (the median counts: this machine drifts by ±15 % within
+    minutes, and interleaving spreads the drift over every target), then each at half of its own."""
+    for _ in range(args.rounds):
+        for target in targets:
+            target.saturate(args, workdir)
+    for target in targets:
+        target.report(args, workdir)
 
 
 def vpt_tenants(args, home, workdir, redis_port):
@@ -213,6 +253,7 @@ def main():
     parser.add_argument("--bin", required=True, help="folder with release builds of vpt, vpt-runtime, vpt-noop-server")
     parser.add_argument("--feast", required=True, help="bin folder of a Python environment with feast[redis]")
     parser.add_argument("--duration", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved saturation runs per target (the median is reported)")
     parser.add_argument("--skip-feast", action="store_true", help="measure vpt and the no-op handler only")
     args = parser.parse_args()
     workdir = tempfile.mkdtemp(prefix="vpt-serving-bench-")
@@ -225,35 +266,48 @@ def main():
         tenants, vpt, env = vpt_tenants(args, home, workdir, redis_port)
         for store, tenant in tenants.items():
             ingest_benchmarks(tenant, store)
-            for cache in (False, True):
-                body = {"params": {"workspace_name": "prod", "feature_service_name": "bench_service", "join_key_map": {"user_id": "42"},
-                                   "request_options": {"read_from_cache": cache, "write_to_cache": cache}}}
-                url = f"https://127.0.0.1:{tenant['data']}/api/v1/feature-service/get-features"
-                results[("vpt", store, cache)] = measure(f"vpt store={store} cache={'on' if cache else 'off'}", url, body,
-                                                         {"Authorization": f"Tecton-key {tenant['key']}"}, args, workdir)
         noop_port = redis_port + 1000
         # The no-op handler serves HTTPS with the sqlite tenant's certificate: both pay for TLS.
         tls = pathlib.Path(home) / "tenants/bench-sqlite/tls"
         processes.append(subprocess.Popen([str(pathlib.Path(args.bin) / "vpt-noop-server"), str(noop_port),
                                            str(tls / "data-plane.pem"), str(tls / "data-plane-key.pem")]))
         wait_http(f"https://127.0.0.1:{noop_port}/", ca=str(tls / "ca.pem"))
-        body = {"params": {"workspace_name": "prod", "feature_service_name": "bench_service", "join_key_map": {"user_id": "42"}}}
-        results["noop"] = measure("noop-handler", f"https://127.0.0.1:{noop_port}/api/v1/feature-service/get-features", body, {}, args, workdir)
+        targets = []
+        for cache in (False, True):
+            for store, tenant in tenants.items():
+                body = {"params": {"workspace_name": "prod", "feature_service_name": "bench_service", "join_key_map": {"user_id": "42"},
+                                   "request_options": {"read_from_cache": cache, "write_to_cache": cache}}}
+                url = f"https://127.0.0.1:{tenant['data']}/api/v1/feature-service/get-features"
+                target = Target(f"vpt store={store} cache={'on' if cache else 'off'}", url, body, {"Authorization": f"Tecton-key {tenant['key']}"})
+                results[("vpt", store, cache)] = target
+                targets.append(target)
+            if not cache:
+                body = {"params": {"workspace_name": "prod", "feature_service_name": "bench_service", "join_key_map": {"user_id": "42"}}}
+                results["noop"] = Target("noop-handler", f"https://127.0.0.1:{noop_port}/api/v1/feature-service/get-features", body, {})
+                targets.append(results["noop"])
+        measure_all(targets, args, workdir)
+        # The framework's own tail at the rates our half loads ran at: the floor under our p99.
+        for store in ("sqlite", "redis"):
+            rate = results[("vpt", store, False)].saturation / 2
+            _, p50, p99 = results["noop"].at_rate(rate, args, workdir)
+            print(f"serving target=noop-handler at_rate_of=vpt-{store}-half-load rate_rps={rate:.0f} p50_ms={p50:.3f} p99_ms={p99:.3f}", flush=True)
         for store, offset in () if args.skip_feast else (("sqlite", 1001), ("redis", 1002)):
             process = feast_server(args, store, workdir, redis_port, redis_port + offset)
             processes.append(process)
             feast_body = {"feature_service": "bench_service", "entities": {"user_id": [42]}}
             check = call("POST", f"http://127.0.0.1:{redis_port + offset}/get-online-features", body=feast_body)
             assert len(check["results"]) == 51, "Feast did not return 50 features"
-            results[("feast", store)] = measure(f"feast store={store} workers=auto", f"http://127.0.0.1:{redis_port + offset}/get-online-features",
-                                                feast_body, {}, args, workdir)
+            target = Target(f"feast store={store} workers=auto", f"http://127.0.0.1:{redis_port + offset}/get-online-features", feast_body, {})
+            results[("feast", store)] = target
+            measure_all([target], args, workdir)
             process.terminate()
             process.wait(timeout=30)
-        for store in () if args.skip_feast else ("sqlite", "redis"):
-            ours, theirs = results[("vpt", store, False)], results[("feast", store)]
-            print(f"ratio store={store} vpt_cache_off_over_feast={ours['saturation'] / theirs['saturation']:.1f}x "
-                  f"vpt_cache_off_over_noop={ours['saturation'] / results['noop']['saturation']:.2f} "
-                  f"p99_at_half_load_ms={ours['p99']:.3f}", flush=True)
+        for store in ("sqlite", "redis"):
+            ours = results[("vpt", store, False)]
+            versus_feast = "" if args.skip_feast else f"vpt_cache_off_over_feast={ours.saturation / results[('feast', store)].saturation:.1f}x "
+            print(f"ratio store={store} {versus_feast}"
+                  f"vpt_cache_off_over_noop={ours.saturation / results['noop'].saturation:.2f} "
+                  f"p99_at_half_load_ms={ours.p99:.3f}", flush=True)
     finally:
         for process in processes:
             process.terminate()
