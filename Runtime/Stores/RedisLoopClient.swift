@@ -16,12 +16,17 @@ final class RedisLoopClients: @unchecked Sendable {
     private let group: any EventLoopGroup
     private let lock = NSLock()
     private var clients: [ObjectIdentifier: RedisLoopClient] = [:]
-    static let timeout = TimeAmount.seconds(5)
+    /// How long a reply may take before its connection is given up.
+    let timeout: TimeAmount
 
-    init(host: String, port: Int, database: String, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
+    init(
+        host: String, port: Int, database: String, timeout: TimeAmount = .seconds(5),
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+    ) {
         self.host = host
         self.port = port
         self.database = database
+        self.timeout = timeout
         self.group = group
     }
 
@@ -40,7 +45,7 @@ final class RedisLoopClients: @unchecked Sendable {
     private func client(for loop: any EventLoop) -> RedisLoopClient {
         lock.withLock {
             if let client = clients[ObjectIdentifier(loop)] { return client }
-            let client = RedisLoopClient(loop: loop, host: host, port: port, database: database)
+            let client = RedisLoopClient(loop: loop, host: host, port: port, database: database, timeout: timeout)
             clients[ObjectIdentifier(loop)] = client
             return client
         }
@@ -53,17 +58,19 @@ final class RedisLoopClient: @unchecked Sendable {
     private let host: String
     private let port: Int
     private let database: String
+    private let timeout: TimeAmount
     private var channel: (any Channel)?
     private var connecting: EventLoopFuture<any Channel>?
     /// Replies not yet received, oldest first, with when each command was written.
     private var waiting = CircularBuffer<(promise: EventLoopPromise<RESPValue>, sent: NIODeadline)>()
     private var watchdog: RepeatedTask?
 
-    init(loop: any EventLoop, host: String, port: Int, database: String) {
+    init(loop: any EventLoop, host: String, port: Int, database: String, timeout: TimeAmount) {
         self.loop = loop
         self.host = host
         self.port = port
         self.database = database
+        self.timeout = timeout
     }
 
     func close() {
@@ -140,8 +147,9 @@ final class RedisLoopClient: @unchecked Sendable {
     /// Closes a connection whose oldest reply is overdue; closing fails everything waiting on it.
     private func startWatchdog() {
         guard watchdog == nil else { return }
-        watchdog = loop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { [self] _ in
-            if let oldest = waiting.first, oldest.sent + RedisLoopClients.timeout < .now() {
+        let period = min(timeout, .seconds(1))
+        watchdog = loop.scheduleRepeatedTask(initialDelay: period, delay: period) { [self] _ in
+            if let oldest = waiting.first, oldest.sent + timeout < .now() {
                 channel?.close(promise: nil)
             }
         }
