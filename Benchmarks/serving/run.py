@@ -101,7 +101,7 @@ class Target:
 
     def __init__(self, name, url, body, headers):
         self.name, self.url, self.body, self.headers = name, url, body, headers
-        self.saturations, self.errors = [], 0
+        self.saturations, self.half_runs, self.errors = [], [], 0
 
     def saturate(self, args, workdir):
         run_wrk(self.url, self.body, self.headers, 2, 16, workdir=workdir)  # warm-up
@@ -124,23 +124,32 @@ class Target:
         self.errors += errors
         return achieved, p50, p99
 
-    def report(self, args, workdir):
+    def half_load(self, args, workdir):
+        self.half_runs.append(self.at_rate(self.saturation / 2, args, workdir))
+
+    def report(self):
         half = self.saturation / 2
-        achieved, p50, p99 = self.at_rate(half, args, workdir)
-        self.p50, self.p99 = p50, p99
+        achieved = statistics.median(r[0] for r in self.half_runs)
+        self.p50 = statistics.median(r[1] for r in self.half_runs)
+        self.p99 = statistics.median(r[2] for r in self.half_runs)
         runs = "/".join(f"{r:.0f}" for r in self.saturations)
+        p99s = "/".join(f"{r[2]:.2f}" for r in self.half_runs)
         print(f"serving target={self.name} saturation_rps={self.saturation:.0f} saturation_runs={runs} half_load_target_rps={half:.0f} "
-              f"half_load_rps={achieved:.0f} p50_ms={p50:.3f} p99_ms={p99:.3f} errors={self.errors}", flush=True)
+              f"half_load_rps={achieved:.0f} p50_ms={self.p50:.3f} p99_ms={self.p99:.3f} p99_runs={p99s} errors={self.errors}", flush=True)
 
 
 def measure_all(targets, args, workdir):
-    """Saturation in interleaved rounds (the median counts: this machine drifts by ±15 % within
-    minutes, and interleaving spreads the drift over every target), then each at half of its own."""
+    """Saturation in interleaved rounds, then each target at half of its own saturation in
+    interleaved rounds; medians count. This machine drifts by ±15 % within minutes, and
+    interleaving spreads the drift over every target."""
     for _ in range(args.rounds):
         for target in targets:
             target.saturate(args, workdir)
+    for _ in range(args.rounds):
+        for target in targets:
+            target.half_load(args, workdir)
     for target in targets:
-        target.report(args, workdir)
+        target.report()
 
 
 def vpt_tenants(args, home, workdir, redis_port):
@@ -253,7 +262,7 @@ def main():
     parser.add_argument("--bin", required=True, help="folder with release builds of vpt, vpt-runtime, vpt-noop-server")
     parser.add_argument("--feast", required=True, help="bin folder of a Python environment with feast[redis]")
     parser.add_argument("--duration", type=int, default=10)
-    parser.add_argument("--rounds", type=int, default=3, help="interleaved saturation runs per target (the median is reported)")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved runs per target at saturation and at half load (medians are reported)")
     parser.add_argument("--skip-feast", action="store_true", help="measure vpt and the no-op handler only")
     args = parser.parse_args()
     workdir = tempfile.mkdtemp(prefix="vpt-serving-bench-")
@@ -289,8 +298,10 @@ def main():
         # The framework's own tail at the rates our half loads ran at: the floor under our p99.
         for store in ("sqlite", "redis"):
             rate = results[("vpt", store, False)].saturation / 2
-            _, p50, p99 = results["noop"].at_rate(rate, args, workdir)
-            print(f"serving target=noop-handler at_rate_of=vpt-{store}-half-load rate_rps={rate:.0f} p50_ms={p50:.3f} p99_ms={p99:.3f}", flush=True)
+            runs = [results["noop"].at_rate(rate, args, workdir) for _ in range(args.rounds)]
+            p50, p99 = statistics.median(r[1] for r in runs), statistics.median(r[2] for r in runs)
+            print(f"serving target=noop-handler at_rate_of=vpt-{store}-half-load rate_rps={rate:.0f} p50_ms={p50:.3f} p99_ms={p99:.3f} "
+                  f"p99_runs={'/'.join(f'{r[2]:.2f}' for r in runs)}", flush=True)
         for store, offset in () if args.skip_feast else (("sqlite", 1001), ("redis", 1002)):
             process = feast_server(args, store, workdir, redis_port, redis_port + offset)
             processes.append(process)
