@@ -73,7 +73,7 @@ public struct DataPlaneController: Sendable {
             } catch let rejected as IngestRejected {
                 let message = "\(rejected.invalidRecords.count) record(s) are invalid; nothing was written"
                 return JSONBody.response(
-                    ["error": message, "message": message, "code": "INVALID_ARGUMENT", "invalidRecords": rejected.invalidRecords], status: .badRequest)
+                    ["error": message, "message": message, "code": "INVALID_ARGUMENT", "invalidRecords": rejected.invalidRecords.map(\.json)], status: .badRequest)
             }
         }
     }

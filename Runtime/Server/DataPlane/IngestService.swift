@@ -64,19 +64,19 @@ public struct IngestService: Sendable {
             throw APIError.badRequest("records must be an object of push source name to a list of {record: {...}}")
         }
         var accepted: [Accepted] = []
-        var invalid: [[String: Any]] = []
+        var invalid: [InvalidRecord] = []
         for (sourceName, rawList) in sources.sorted(by: { $0.key < $1.key }) {
             guard let source = repo.pushSources.first(where: { $0.name == sourceName }) else {
-                invalid.append(["source": sourceName, "problems": ["push source '\(sourceName)' does not exist in workspace '\(workspace)'"]])
+                invalid.append(InvalidRecord(source: sourceName, problems: ["push source '\(sourceName)' does not exist in workspace '\(workspace)'"]))
                 continue
             }
             guard let list = rawList.arrayValue else {
-                invalid.append(["source": sourceName, "problems": ["records.\(sourceName) must be a list"]])
+                invalid.append(InvalidRecord(source: sourceName, problems: ["records.\(sourceName) must be a list"]))
                 continue
             }
             for (index, item) in list.enumerated() {
                 guard let record = item.objectValue?["record"]?.objectValue else {
-                    invalid.append(["source": sourceName, "index": index, "problems": ["each entry must be {\"record\": {...}}"]])
+                    invalid.append(InvalidRecord(source: sourceName, index: index, problems: ["each entry must be {\"record\": {...}}"]))
                     continue
                 }
                 var problems: [String] = []
@@ -100,7 +100,7 @@ public struct IngestService: Sendable {
                 if problems.isEmpty, let event {
                     accepted.append(Accepted(source: source, fields: fields, eventMicros: event))
                 } else {
-                    invalid.append(["source": sourceName, "index": index, "problems": problems])
+                    invalid.append(InvalidRecord(source: sourceName, index: index, problems: problems))
                 }
             }
         }
@@ -140,7 +140,22 @@ public struct IngestService: Sendable {
 
 /// A request with invalid records: 400 listing each one; nothing was written.
 public struct IngestRejected: Error {
-    public var invalidRecords: [[String: Any]]
+    public var invalidRecords: [InvalidRecord]
+}
+
+/// One rejected record (or source) of an ingest request and everything wrong with it.
+public struct InvalidRecord: Sendable {
+    public var source: String
+    /// The record's position in its source's list; nil when the whole source was refused.
+    public var index: Int?
+    public var problems: [String]
+
+    /// The response body's form: `{source, index?, problems}`.
+    public var json: [String: Any] {
+        var out: [String: Any] = ["source": source, "problems": problems]
+        if let index { out["index"] = index }
+        return out
+    }
 }
 
 /// The offline log: accepted ingest records appended as JSON lines in the customer's offline store,
