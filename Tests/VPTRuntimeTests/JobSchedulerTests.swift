@@ -204,6 +204,27 @@ import VPTTestSupport
         #expect(done.state == .success && done.attempts.map(\.outcome) == ["lost", "success"])
     }
 
+    @Test func shutdownStopsEveryRunnerEvenOneThatIgnoresSIGTERM() async throws {
+        let store = try store()
+        // Ignores SIGTERM; killed, at most a one-second `sleep` outlives it.
+        let stubborn = try runner("trap '' TERM\nwhile :; do sleep 1; done")
+        let (scheduler, _) = try await scheduler(store, stubborn, repo())
+        try await scheduler.tick(now: now)
+        let running = await scheduler.list(workspace: "prod", state: .running)
+        try #require(running.count == 2)
+        for job in running {
+            let pid = job.attempts[0].pid
+            for _ in 0..<500 where !RiftLauncher.isRunner(pid, of: job.id) { try await Task.sleep(for: .milliseconds(20)) }
+            try #require(RiftLauncher.isRunner(pid, of: job.id))
+        }
+        try await scheduler.shutdown(now: now)
+        for job in running {
+            #expect(kill(job.attempts[0].pid, 0) == -1, "runner \(job.attempts[0].pid) is still there")
+            let after = try await scheduler.job(workspace: "prod", id: job.id)
+            #expect(after.state == .pending && after.attempts.last?.outcome == JobAttempt.interrupted && after.countedAttempts == 0)
+        }
+    }
+
     @Test func triggersAreValidatedAndDefinitionChangesSupersedeWaitingJobs() async throws {
         let store = try store()
         let (scheduler, state) = try await scheduler(

@@ -365,20 +365,29 @@ public actor JobScheduler {
     }
 
     /// The control plane is stopping: runners are stopped and their jobs wait again, without the
-    /// interrupted attempt counting against maxAttempts.
-    public func shutdown(now: Date = Date()) throws {
-        for (id, pid) in runners {
-            kill(pid, SIGTERM)
-            let deadline = Date().addingTimeInterval(5)
-            while RiftLauncher.poll(pid) == nil {
-                if Date() > deadline {
+    /// interrupted attempt counting against maxAttempts. Every runner gets SIGTERM at once and 5 s
+    /// in all to exit, then SIGKILL; the wait sleeps the task, not the thread, so the rest of the
+    /// shutdown goes on meanwhile.
+    public func shutdown(now: Date = Date()) async throws {
+        let stopping = runners
+        for pid in stopping.values { kill(pid, SIGTERM) }
+        var left = Set(stopping.values)
+        let deadline = ContinuousClock.now + .seconds(5)
+        while !left.isEmpty {
+            left = left.filter { RiftLauncher.poll($0) == nil }
+            guard !left.isEmpty else { break }
+            if ContinuousClock.now > deadline {
+                for pid in left {
                     kill(pid, SIGKILL)
                     var status: Int32 = 0
                     waitpid(pid, &status, 0)
-                    break
                 }
-                usleep(20_000)
+                break
             }
+            // A cancelled task still waits for its runners, without spinning.
+            do { try await Task.sleep(for: .milliseconds(20)) } catch { usleep(20_000) }
+        }
+        for (id, _) in stopping {
             runners[id] = nil
             guard var job = jobs[id], var attempt = job.attempts.last else { continue }
             attempt.finishedAt = now
