@@ -33,4 +33,4 @@ curl -sS --cacert "$ca" -H "Authorization: Tecton-key $key" \
     "https://127.0.0.1:$port/api/v1/feature-service/get-features"
 echo
 echo
-echo "The tenant keeps running: \`$VPT tenant endpoints acme-eu\` shows how to call it, \`$VPT tenant stop acme-eu\` stops it."
+echo "The tenant keeps running: \`VPT_HOME=$VPT_HOME $VPT tenant endpoints acme-eu\` shows how to call it, \`VPT_HOME=$VPT_HOME $VPT tenant stop acme-eu\` stops it."
