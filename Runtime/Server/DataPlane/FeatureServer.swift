@@ -159,11 +159,10 @@ public struct FeatureServer: Sendable {
         let params = try TectonParams(body: body)
         let (workspace, plan) = try resolve(params, key: key)
         let options = try Options(params)
-        let entries = params.value("request_data")?.arrayValue ?? [.null]
+        let malformed = APIError.badRequest("params.request_data must be a list of {join_key_map} objects")
+        guard let entries = params.value("request_data")?.arrayValue else { throw malformed }
         let requests = entries.compactMap(\.objectValue)
-        guard params.value("request_data") != nil, requests.count == entries.count else {
-            throw APIError.badRequest("params.request_data must be a list of {join_key_map} objects")
-        }
+        guard requests.count == entries.count else { throw malformed }
         guard requests.count <= 1000 else { throw APIError.badRequest("params.request_data holds at most 1000 entries") }
         var results: [[String: Any]] = []
         var statuses: [[Bool]] = []
