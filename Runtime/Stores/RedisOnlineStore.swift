@@ -131,8 +131,7 @@ public final class RedisOnlineStore: @unchecked Sendable {
         }
         return try items.map { item in
             guard case .bulk(let bytes?) = item else { return nil }
-            let decoded = try OnlineRecordCodec.decodeValue(bytes)
-            return StoredFeatures(features: decoded.features, eventTimeMicros: decoded.eventTimeMicros, writeTimeMicros: decoded.writeTimeMicros)
+            return try StoredFeatures(encoded: bytes)
         }
     }
 
@@ -158,8 +157,7 @@ public final class RedisOnlineStore: @unchecked Sendable {
         }
         return try items.compactMap { item in
             guard case .bulk(let bytes?) = item else { return nil }
-            let decoded = try OnlineRecordCodec.decodeValue(bytes)
-            return StoredFeatures(features: decoded.features, eventTimeMicros: decoded.eventTimeMicros, writeTimeMicros: decoded.writeTimeMicros)
+            return try StoredFeatures(encoded: bytes)
         }
     }
 }

@@ -83,8 +83,7 @@ public final class SQLiteOnlineStore: Sendable {
         try reader.withSlot { slot in
             try entityKeys.map { key in
                 guard let bytes = try slot.read(workspace, featureView, OnlineRecordCodec.entityKey(key)) else { return nil }
-                let decoded = try OnlineRecordCodec.decodeValue(bytes)
-                return StoredFeatures(features: decoded.features, eventTimeMicros: decoded.eventTimeMicros, writeTimeMicros: decoded.writeTimeMicros)
+                return try StoredFeatures(encoded: bytes)
             }
         }
     }
@@ -95,8 +94,7 @@ extension SQLiteOnlineStore {
     public func sample(limit: Int) throws -> [StoredFeatures] {
         try pool.read { db in
             try Data.fetchAll(db, sql: "SELECT value FROM online_record LIMIT ?", arguments: [limit]).map { data in
-                let decoded = try OnlineRecordCodec.decodeValue(Array(data))
-                return StoredFeatures(features: decoded.features, eventTimeMicros: decoded.eventTimeMicros, writeTimeMicros: decoded.writeTimeMicros)
+                try StoredFeatures(encoded: Array(data))
             }
         }
     }
@@ -112,5 +110,10 @@ public struct StoredFeatures: Sendable {
         self.features = features
         self.eventTimeMicros = eventTimeMicros
         self.writeTimeMicros = writeTimeMicros
+    }
+    /// A value as `OnlineRecordCodec.encodeValue` stored it.
+    public init(encoded bytes: [UInt8]) throws {
+        let decoded = try OnlineRecordCodec.decodeValue(bytes)
+        self.init(features: decoded.features, eventTimeMicros: decoded.eventTimeMicros, writeTimeMicros: decoded.writeTimeMicros)
     }
 }

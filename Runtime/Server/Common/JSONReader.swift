@@ -63,15 +63,9 @@ public struct JSONReader {
     }
 
     private mutating func object(depth: Int) throws(Failure) -> JSONValue {
-        guard depth <= Self.maxDepth else { throw failure("nested deeper than \(Self.maxDepth) levels") }
-        offset += 1
         var fields: [String: JSONValue] = [:]
-        skipWhitespace()
-        if current == UInt8(ascii: "}") {
-            offset += 1
-            return .object(fields)
-        }
-        while true {
+        guard try open(UInt8(ascii: "}"), depth: depth) else { return .object(fields) }
+        repeat {
             skipWhitespace()
             guard current == UInt8(ascii: "\"") else { throw failure("expected a string key") }
             let key = try string()
@@ -79,36 +73,39 @@ public struct JSONReader {
             try expect(UInt8(ascii: ":"), "':' after an object key")
             skipWhitespace()
             fields[key] = try value(depth: depth)
-            skipWhitespace()
-            if current == UInt8(ascii: ",") {
-                offset += 1
-                continue
-            }
-            try expect(UInt8(ascii: "}"), "',' or '}' in an object")
-            return .object(fields)
-        }
+        } while try another(UInt8(ascii: "}"), "',' or '}' in an object")
+        return .object(fields)
     }
 
     private mutating func array(depth: Int) throws(Failure) -> JSONValue {
-        guard depth <= Self.maxDepth else { throw failure("nested deeper than \(Self.maxDepth) levels") }
-        offset += 1
         var items: [JSONValue] = []
-        skipWhitespace()
-        if current == UInt8(ascii: "]") {
-            offset += 1
-            return .array(items)
-        }
-        while true {
+        guard try open(UInt8(ascii: "]"), depth: depth) else { return .array(items) }
+        repeat {
             skipWhitespace()
             items.append(try value(depth: depth))
-            skipWhitespace()
-            if current == UInt8(ascii: ",") {
-                offset += 1
-                continue
-            }
-            try expect(UInt8(ascii: "]"), "',' or ']' in an array")
-            return .array(items)
+        } while try another(UInt8(ascii: "]"), "',' or ']' in an array")
+        return .array(items)
+    }
+
+    /// Steps over a container's opening bracket; false when it closes at once (`{}`, `[]`).
+    private mutating func open(_ close: UInt8, depth: Int) throws(Failure) -> Bool {
+        guard depth <= Self.maxDepth else { throw failure("nested deeper than \(Self.maxDepth) levels") }
+        offset += 1
+        skipWhitespace()
+        guard current == close else { return true }
+        offset += 1
+        return false
+    }
+
+    /// After a member: true when a comma announces another, false at the closing bracket.
+    private mutating func another(_ close: UInt8, _ expected: String) throws(Failure) -> Bool {
+        skipWhitespace()
+        if current == UInt8(ascii: ",") {
+            offset += 1
+            return true
         }
+        try expect(close, expected)
+        return false
     }
 
     private mutating func string() throws(Failure) -> String {

@@ -32,7 +32,6 @@ public struct ServingPlan: Sendable {
         }
     }
 
-
     /// The metadata block, from the precomputed ones unless statuses are asked for.
     func writeMetadata(names: Bool, dataTypes: Bool, statuses: [Bool]?, to out: inout [UInt8]) {
         guard names || dataTypes || statuses != nil else { return }
