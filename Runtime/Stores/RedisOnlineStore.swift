@@ -113,25 +113,26 @@ public final class RedisOnlineStore: @unchecked Sendable {
         let reply = try withConnection {
             try $0.command([Array("MGET".utf8)] + entityKeys.map { key(workspace, featureView, $0) })
         }
-        return try Self.decodeMGET(reply, count: entityKeys.count)
+        return try Self.values(ofMGET: reply, count: entityKeys.count).map { try $0.map(StoredFeatures.init(encoded:)) }
     }
 
-    /// `read` for the serving path: the MGET goes out on the calling event loop's own connection, so
-    /// the request's thread serves other requests while Redis answers and resumes this one itself.
-    public func readAsync(workspace: String, featureView: String, entityKeys: [[FeatureValue]]) async throws -> [StoredFeatures?] {
+    /// `read` for the serving path, each value still encoded: the MGET goes out on the calling event
+    /// loop's own connection, so the request's thread serves other requests while Redis answers and
+    /// resumes this one itself.
+    public func readEncoded(workspace: String, featureView: String, entityKeys: [[FeatureValue]]) async throws -> [[UInt8]?] {
         guard !entityKeys.isEmpty else { return [] }
         let reply = try await loopClients.send([Array("MGET".utf8)] + entityKeys.map { key(workspace, featureView, $0) })
-        if case .error(let message) = reply { throw RedisConnection.Failure.server(message) }
-        return try Self.decodeMGET(reply, count: entityKeys.count)
+        return try Self.values(ofMGET: reply, count: entityKeys.count)
     }
 
-    static func decodeMGET(_ reply: RESPValue, count: Int) throws -> [StoredFeatures?] {
+    static func values(ofMGET reply: RESPValue, count: Int) throws -> [[UInt8]?] {
+        if case .error(let message) = reply { throw RedisConnection.Failure.server(message) }
         guard case .array(let items?) = reply, items.count == count else {
             throw RedisConnection.Failure.protocolError("MGET returned \(reply)")
         }
-        return try items.map { item in
+        return items.map { item in
             guard case .bulk(let bytes?) = item else { return nil }
-            return try StoredFeatures(encoded: bytes)
+            return bytes
         }
     }
 

@@ -79,12 +79,14 @@ public final class SQLiteOnlineStore: Sendable {
 
     /// The stored values for each entity key (nil where there is none), in the order asked.
     public func read(workspace: String, featureView: String, entityKeys: [[FeatureValue]]) throws -> [StoredFeatures?] {
+        try readEncoded(workspace: workspace, featureView: featureView, entityKeys: entityKeys).map { try $0.map(StoredFeatures.init(encoded:)) }
+    }
+
+    /// `read` with each value still encoded, for the serving path to decode onto its features.
+    public func readEncoded(workspace: String, featureView: String, entityKeys: [[FeatureValue]]) throws -> [[UInt8]?] {
         // Point lookups by primary key: each SELECT is atomic on its own, so no transaction wraps them.
         try reader.withSlot { slot in
-            try entityKeys.map { key in
-                guard let bytes = try slot.read(workspace, featureView, OnlineRecordCodec.entityKey(key)) else { return nil }
-                return try StoredFeatures(encoded: bytes)
-            }
+            try entityKeys.map { key in try slot.read(workspace, featureView, OnlineRecordCodec.entityKey(key)) }
         }
     }
 }

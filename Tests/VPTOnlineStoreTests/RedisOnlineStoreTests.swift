@@ -71,8 +71,8 @@ import VPTTestSupport
         let answers = try await withThrowingTaskGroup(of: (Int, Double?).self) { group in
             for user in 1...400 {
                 group.addTask {
-                    let got = try await store.readAsync(workspace: "prod", featureView: "user_txn", entityKeys: [[.int64(Int64(user))]])
-                    guard case .float64(let amount)? = got[0]?.features.first?.value else { return (user, nil) }
+                    let got = try await store.readEncoded(workspace: "prod", featureView: "user_txn", entityKeys: [[.int64(Int64(user))]])
+                    guard case .float64(let amount)? = try got[0].map(StoredFeatures.init(encoded:))?.features.first?.value else { return (user, nil) }
                     return (user, amount)
                 }
             }
@@ -84,18 +84,19 @@ import VPTTestSupport
 
         try runScript(["bash", script, "stop", String(port)])
         await #expect(throws: (any Error).self) {
-            try await store.readAsync(workspace: "prod", featureView: "user_txn", entityKeys: [[.int64(1)]])
+            try await store.readEncoded(workspace: "prod", featureView: "user_txn", entityKeys: [[.int64(1)]])
         }
         try runScript(["bash", script, "start", String(port), dir.path])
-        var again: [StoredFeatures?] = []
+        var again: [[UInt8]?] = []
         for _ in 0..<20 {
-            if let got = try? await store.readAsync(workspace: "prod", featureView: "user_txn", entityKeys: [[.int64(2)]]) {
+            if let got = try? await store.readEncoded(workspace: "prod", featureView: "user_txn", entityKeys: [[.int64(2)]]) {
                 again = got
                 break
             }
             try await Task.sleep(for: .milliseconds(100))
         }
-        #expect(again.first??.features.first?.value == .float64(0.5))
+        let value = try #require(again.first ?? nil)
+        #expect(try StoredFeatures(encoded: value).features.first?.value == .float64(0.5))
     }
 
     @Test func credentialsAndResidencyAreCheckedBeforeConnecting() async throws {

@@ -46,6 +46,10 @@ import VPTTestSupport
         let now = Date()
         _ = try store.write([OnlineRecord(workspace: "ws", featureView: "v", joinKeys: [("id", .string("k"))], features: [("b", .int64(7)), ("a", .float64(1.5))], eventTimeMicros: Int64(now.timeIntervalSince1970 * 1e6), writeTimeMicros: 1)])
         let server = FeatureServer(access: access, store: store, cache: nil, metrics: RequestMetrics())
+        // Stored as (b, a), served in the view's order (a, b); int64 values come back as strings.
+        let request = try #require(try JSONReader.parse(Data(#"{"params":{"workspace_name":"ws","feature_service_name":"svc","join_key_map":{"id":"k"}}}"#.utf8)).objectValue)
+        let served = try JSONSerialization.jsonObject(with: Data(try await server.getFeaturesJSON(body: request, key: key, now: now))) as? [String: Any]
+        #expect((served?["result"] as? [String: Any])?["features"] as? NSArray == [1.5, "7"] as NSArray)
         for options in [[:], ["include_data_types": true, "include_serving_status": true], ["include_names": false]] as [[String: Any]] {
             for id in ["k", "missing"] {
                 let request: [String: Any] = ["params": ["workspace_name": "ws", "feature_service_name": "svc", "join_key_map": ["id": id], "metadata_options": options]]
@@ -70,5 +74,10 @@ final class MemoryStore: OnlineStore, @unchecked Sendable {
     }
     func read(workspace: String, featureView: String, entityKeys: [[FeatureValue]]) throws -> [StoredFeatures?] {
         entityKeys.map { rows["\(workspace)|\(featureView)|\(OnlineRecordCodec.entityKey($0))"] }
+    }
+    func readEncoded(workspace: String, featureView: String, entityKeys: [[FeatureValue]]) async throws -> [[UInt8]?] {
+        try read(workspace: workspace, featureView: featureView, entityKeys: entityKeys).map { stored in
+            stored.map { OnlineRecordCodec.encodeValue(features: $0.features, eventTimeMicros: $0.eventTimeMicros, writeTimeMicros: $0.writeTimeMicros) }
+        }
     }
 }

@@ -8,8 +8,8 @@ import VPTTestSupport
 @Suite struct ServingCacheTests {
     let metrics = RequestMetrics()
 
-    func stored(_ value: Double) -> StoredFeatures {
-        StoredFeatures(features: [("f", .float64(value))], eventTimeMicros: 1, writeTimeMicros: 1)
+    func stored(_ value: Double) -> [UInt8] {
+        OnlineRecordCodec.encodeValue(features: [("f", .float64(value))], eventTimeMicros: 1, writeTimeMicros: 1)
     }
 
     @Test func hitsMissesAndLeastRecentlyUsedEviction() throws {
@@ -17,7 +17,7 @@ import VPTTestSupport
         #expect(cache.get("ws", "fv", [.int64(1)]) == nil)
         cache.put("ws", "fv", [.int64(1)], stored(1))
         cache.put("ws", "fv", [.int64(2)], stored(2))
-        #expect(try #require(cache.get("ws", "fv", [.int64(1)]))?.features.first?.value == .float64(1))  // 1 is now most recent
+        #expect(try #require(cache.get("ws", "fv", [.int64(1)])) == stored(1))  // 1 is now most recent
         cache.put("ws", "fv", [.int64(3)], stored(3))  // evicts 2
         #expect(cache.count == 2)
         #expect(cache.get("ws", "fv", [.int64(2)]) == nil)

@@ -76,23 +76,16 @@ public struct FeatureServer: Sendable {
         for planned in plan.views {
             let view = planned.definition
             let keys = try planned.joinKeys.map { try Self.joinKeyValue(joinKeyMap[$0.name], $0, at: path) }
-            var stored: StoredFeatures?
+            var encoded: [UInt8]?
             if options.readCache, let cache, let hit = cache.get(workspace, view.name, keys) {
-                stored = hit
+                encoded = hit
             } else {
-                stored = try await store.readAsync(workspace: workspace, featureView: view.name, entityKeys: [keys])[0]
-                if options.writeCache, let cache { cache.put(workspace, view.name, keys, stored) }
+                encoded = try await store.readEncoded(workspace: workspace, featureView: view.name, entityKeys: [keys])[0]
+                if options.writeCache, let cache { cache.put(workspace, view.name, keys, encoded) }
             }
+            let stored = try encoded.map { try OnlineRecordCodec.decodeValue($0, onto: planned.projection) }
             let fresh = stored.map { Double($0.eventTimeMicros) / 1e6 >= now.timeIntervalSince1970 - Double(view.ttlSeconds) } ?? false
-            let values = stored?.features ?? []
-            for (index, feature) in view.features.enumerated() {
-                // Stored records keep the view's feature order, so the positional match almost always hits.
-                let value: FeatureValue?
-                if index < values.count, values[index].name == feature.name {
-                    value = values[index].value
-                } else {
-                    value = values.first(where: { $0.name == feature.name })?.value
-                }
+            for value in stored?.values ?? Array(repeating: nil, count: view.features.count) {
                 guard fresh, let value else {
                     result.append((.null, false))
                     continue

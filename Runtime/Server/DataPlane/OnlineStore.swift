@@ -5,17 +5,13 @@ import VPTOnlineStore
 public protocol OnlineStore: Sendable {
     func write(_ records: [OnlineRecord]) throws -> Int
     func read(workspace: String, featureView: String, entityKeys: [[FeatureValue]]) throws -> [StoredFeatures?]
-    /// The serving path's read: a store whose reads wait on the network does not hold the caller's thread.
-    func readAsync(workspace: String, featureView: String, entityKeys: [[FeatureValue]]) async throws -> [StoredFeatures?]
+    /// The serving path's read: each value still encoded (`OnlineRecordCodec`), for the caller to
+    /// decode onto the features it serves. A store whose reads wait on the network does not hold the
+    /// caller's thread.
+    func readEncoded(workspace: String, featureView: String, entityKeys: [[FeatureValue]]) async throws -> [[UInt8]?]
 }
 
-extension OnlineStore {
-    /// A local read takes microseconds (SQLite): done on the caller's thread.
-    public func readAsync(workspace: String, featureView: String, entityKeys: [[FeatureValue]]) async throws -> [StoredFeatures?] {
-        try read(workspace: workspace, featureView: featureView, entityKeys: entityKeys)
-    }
-}
-
+/// SQLite's reads take microseconds: its synchronous `readEncoded` serves on the caller's thread.
 extension SQLiteOnlineStore: OnlineStore {}
 
 extension RedisOnlineStore: OnlineStore {}

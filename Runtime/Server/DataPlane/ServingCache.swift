@@ -4,7 +4,9 @@ import VPTOnlineStore
 
 /// The serving cache: volatile memory only, entries keyed by workspace, feature view and entity
 /// key, each valid for at most `maxAge` (≤ 24 h), at most `capacity` entries with least-recently-used
-/// eviction. An ingest write for a key invalidates it.
+/// eviction. An ingest write for a key invalidates it. Values are kept as the store holds them
+/// (`OnlineRecordCodec`), which is about a third of their decoded size, and decoded per request
+/// onto the features served.
 public final class ServingCache: @unchecked Sendable {
     struct Key: Hashable {
         var workspace: String
@@ -14,11 +16,11 @@ public final class ServingCache: @unchecked Sendable {
 
     private final class Node {
         let key: Key
-        var value: StoredFeatures?
+        var value: [UInt8]?
         var insertedAt: ContinuousClock.Instant
         var previous: Node?
         var next: Node?
-        init(key: Key, value: StoredFeatures?, insertedAt: ContinuousClock.Instant) {
+        init(key: Key, value: [UInt8]?, insertedAt: ContinuousClock.Instant) {
             self.key = key
             self.value = value
             self.insertedAt = insertedAt
@@ -46,9 +48,9 @@ public final class ServingCache: @unchecked Sendable {
     }
 
     /// `.some(value)` on a fresh hit (the value may be nil: known missing), nil on a miss.
-    public func get(_ workspace: String, _ featureView: String, _ entity: [FeatureValue], now: ContinuousClock.Instant = .now) -> StoredFeatures?? {
+    public func get(_ workspace: String, _ featureView: String, _ entity: [FeatureValue], now: ContinuousClock.Instant = .now) -> [UInt8]?? {
         let key = Self.key(workspace, featureView, entity)
-        let hit: StoredFeatures?? = lock.withLock {
+        let hit: [UInt8]?? = lock.withLock {
             guard let node = nodes[key] else { return nil }
             guard now - node.insertedAt < maxAge else {
                 remove(node)
@@ -61,7 +63,7 @@ public final class ServingCache: @unchecked Sendable {
         return hit
     }
 
-    public func put(_ workspace: String, _ featureView: String, _ entity: [FeatureValue], _ value: StoredFeatures?, now: ContinuousClock.Instant = .now) {
+    public func put(_ workspace: String, _ featureView: String, _ entity: [FeatureValue], _ value: [UInt8]?, now: ContinuousClock.Instant = .now) {
         let key = Self.key(workspace, featureView, entity)
         lock.withLock {
             if let node = nodes[key] {

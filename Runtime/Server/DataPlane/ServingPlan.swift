@@ -8,6 +8,14 @@ public struct ServingPlan: Sendable {
     public struct View: Sendable {
         public let definition: FeatureViewDefinition
         public let joinKeys: [TypedField]
+        /// The view's features, for decoding its stored records.
+        public let projection: FeatureProjection
+
+        init(definition: FeatureViewDefinition, joinKeys: [TypedField]) {
+            self.definition = definition
+            self.joinKeys = joinKeys
+            projection = FeatureProjection(names: definition.features.map(\.name))
+        }
     }
 
     public let views: [View]

@@ -39,8 +39,8 @@ public final class SwitchableStore: OnlineStore, @unchecked Sendable {
         try lock.withLock { current }.read(workspace: workspace, featureView: featureView, entityKeys: entityKeys)
     }
 
-    public func readAsync(workspace: String, featureView: String, entityKeys: [[FeatureValue]]) async throws -> [StoredFeatures?] {
-        try await lock.withLock { current }.readAsync(workspace: workspace, featureView: featureView, entityKeys: entityKeys)
+    public func readEncoded(workspace: String, featureView: String, entityKeys: [[FeatureValue]]) async throws -> [[UInt8]?] {
+        try await lock.withLock { current }.readEncoded(workspace: workspace, featureView: featureView, entityKeys: entityKeys)
     }
 
     /// Assumes the cross-account role with the credential file and external ID of `config`, checks
