@@ -5,8 +5,8 @@ import VPTOnlineStore
 /// The serving cache: volatile memory only, entries keyed by workspace, feature view and entity
 /// key, each valid for at most `maxAge` (≤ 24 h), at most `capacity` entries with least-recently-used
 /// eviction. An ingest write for a key invalidates it. Values are kept as the store holds them
-/// (`OnlineRecordCodec`), which is about a third of their decoded size, and decoded per request
-/// onto the features served.
+/// (`OnlineRecordCodec`), smaller than decoded, and decoded per request onto the features
+/// served.
 public final class ServingCache: @unchecked Sendable {
     struct Key: Hashable {
         var workspace: String
