@@ -8,13 +8,30 @@ import Foundation
 public let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
     .deletingLastPathComponent()
 
-/// A fresh directory under the system temp dir for one test.
+/// A fresh directory for one test, under this test process's own directory in the system temp dir.
 public func temporaryDirectory(_ label: String = #function) -> URL {
-    let url = FileManager.default.temporaryDirectory.appendingPathComponent(
-        "vpt-test-\(label.filter(\.isLetter))-\(UUID().uuidString.prefix(8))")
+    let url = testRunDirectory.appendingPathComponent("vpt-test-\(label.filter(\.isLetter))-\(UUID().uuidString.prefix(8))")
     try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
     return url
 }
+
+/// `vpt-tests-PID`: every test directory of this process, removed when the process exits. Tests
+/// leave keys, stores and logs behind (some on purpose, killed mid-way), and a run makes thousands;
+/// directories of a run that died without exiting are removed by the next run.
+private let testRunDirectory: URL = {
+    let temp = FileManager.default.temporaryDirectory
+    let prefix = "vpt-tests-"
+    for name in (try? FileManager.default.contentsOfDirectory(atPath: temp.path)) ?? [] where name.hasPrefix(prefix) {
+        // kill(pid, 0) fails with ESRCH once no process has that id.
+        if let pid = Int32(name.dropFirst(prefix.count)), kill(pid, 0) != 0, errno == ESRCH {
+            try? FileManager.default.removeItem(at: temp.appendingPathComponent(name))
+        }
+    }
+    let url = temp.appendingPathComponent("\(prefix)\(getpid())")
+    try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+    atexit { try? FileManager.default.removeItem(at: testRunDirectory) }
+    return url
+}()
 
 /// Runs an infra script with posix_spawn + waitpid (Foundation's Process does not reap a script whose
 /// child daemonizes, as redis-server does); stdout goes to /dev/null.

@@ -5,6 +5,7 @@ import json
 import os
 import pathlib
 import random
+import shutil
 import ssl
 import subprocess
 import tempfile
@@ -56,6 +57,7 @@ def tenant():
     key = call("POST", f"https://127.0.0.1:{control}/v1/service-accounts/fraud-scorer/api-keys", admin, None, ca)["key"]
     yield home, data, key, ca
     subprocess.run([str(BIN / "vpt"), "tenant", "stop", "acme-eu", "--home", str(home)], capture_output=True, timeout=60)
+    shutil.rmtree(home, ignore_errors=True)
 
 
 def test_no_server_errors_and_responses_match_the_schema(tenant):
