@@ -63,6 +63,7 @@ struct RuntimeConfigRenderer {
             "riftMaxConcurrentJobs": try json(spec.dataPlane.rift.maxConcurrentJobs),
             "riftMaxAttempts": try json(spec.dataPlane.rift.maxAttempts),
             "riftRetryBackoffSeconds": try json(spec.dataPlane.rift.retryBackoffSeconds),
+            "riftJobHistoryDays": try json(spec.dataPlane.rift.jobHistoryDays),
             "onlineStore": try json(online),
             "offlineStore": try json(offline),
             "crossAccountRoleArn": try json(graph.crossAccountRoleArn),

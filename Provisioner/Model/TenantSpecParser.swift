@@ -154,7 +154,7 @@ public enum TenantSpecParser {
             rift = RiftSpec(
                 enabled: m.bool("enabled", default: false), region: m.string("region", default: vendorRegion),
                 maxConcurrentJobs: m.int("maxConcurrentJobs", default: 2), maxAttempts: m.int("maxAttempts", default: 3),
-                retryBackoffSeconds: m.int("retryBackoffSeconds", default: 30))
+                retryBackoffSeconds: m.int("retryBackoffSeconds", default: 30), jobHistoryDays: m.int("jobHistoryDays", default: 30))
             m.finish()
         }
         return DataPlaneSpec(servingCache: cache, rift: rift)

@@ -161,6 +161,7 @@ struct TenantSpecValidator {
         range("dataPlane.rift.maxConcurrentJobs", rift.maxConcurrentJobs, 1...32)
         range("dataPlane.rift.maxAttempts", rift.maxAttempts, 1...10)
         range("dataPlane.rift.retryBackoffSeconds", rift.retryBackoffSeconds, 1...3600, " seconds")
+        range("dataPlane.rift.jobHistoryDays", rift.jobHistoryDays, 1...3650, " days")
         // A defaulted Rift region repeats the vendor region, which is checked (and reported) once.
         if rift.region != spec.vendorAccount.region {
             check("dataPlane.rift.region", rift.region, NameRules.isRegion(rift.region), "is not a region name")

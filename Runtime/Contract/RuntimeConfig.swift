@@ -75,25 +75,32 @@ public struct RiftConfig: Codable, Sendable, Equatable {
     public var maxConcurrentJobs: Int
     public var maxAttempts: Int
     public var retryBackoffSeconds: Int
+    /// Finished jobs older than this leave the history (see the scheduler's retention rule).
+    public var jobHistoryDays: Int
 
-    public init(enabled: Bool, region: String, maxConcurrentJobs: Int = 2, maxAttempts: Int = 3, retryBackoffSeconds: Int = 30) {
+    public init(
+        enabled: Bool, region: String, maxConcurrentJobs: Int = 2, maxAttempts: Int = 3, retryBackoffSeconds: Int = 30, jobHistoryDays: Int = 30
+    ) {
         self.enabled = enabled
         self.region = region
         self.maxConcurrentJobs = maxConcurrentJobs
         self.maxAttempts = maxAttempts
         self.retryBackoffSeconds = retryBackoffSeconds
+        self.jobHistoryDays = jobHistoryDays
     }
 
-    enum CodingKeys: String, CodingKey { case enabled, region, maxConcurrentJobs, maxAttempts, retryBackoffSeconds }
+    enum CodingKeys: String, CodingKey { case enabled, region, maxConcurrentJobs, maxAttempts, retryBackoffSeconds, jobHistoryDays }
 
-    /// Configs rendered before the scheduler existed carry only `enabled` and `region`.
+    /// Configs rendered before the scheduler existed carry only `enabled` and `region`; before
+    /// retention, no `jobHistoryDays`.
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         self.init(
             enabled: try c.decode(Bool.self, forKey: .enabled), region: try c.decode(String.self, forKey: .region),
             maxConcurrentJobs: try c.decodeIfPresent(Int.self, forKey: .maxConcurrentJobs) ?? 2,
             maxAttempts: try c.decodeIfPresent(Int.self, forKey: .maxAttempts) ?? 3,
-            retryBackoffSeconds: try c.decodeIfPresent(Int.self, forKey: .retryBackoffSeconds) ?? 30)
+            retryBackoffSeconds: try c.decodeIfPresent(Int.self, forKey: .retryBackoffSeconds) ?? 30,
+            jobHistoryDays: try c.decodeIfPresent(Int.self, forKey: .jobHistoryDays) ?? 30)
     }
 }
 

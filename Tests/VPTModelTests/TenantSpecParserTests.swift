@@ -165,6 +165,20 @@ func issues(_ yaml: String, fleet: FleetContext = .empty) -> [SpecIssue] {
         #expect(found.contains { $0.path == "principals[1].serviceAccount" && $0.rule.contains("already has a role") })
     }
 
+    @Test func riftSettingsParseAreRangeCheckedAndDefaultInOlderState() throws {
+        let base = try example("acme-eu.yaml")
+        let tuned = try TenantSpecParser.parse(yaml: base + "\ndataPlane:\n  rift: {enabled: true, maxAttempts: 5, jobHistoryDays: 90}\n")
+        #expect(tuned.dataPlane.rift == RiftSpec(enabled: true, region: "eu-west-1", maxAttempts: 5, jobHistoryDays: 90))
+        for days in [0, 3651] {
+            let found = issues(base + "\ndataPlane:\n  rift: {jobHistoryDays: \(days)}\n")
+            #expect(found.count == 1 && found[0].path == "dataPlane.rift.jobHistoryDays" && found[0].rule == "must be between 1 and 3650 days", "got \(found)")
+        }
+        // A spec recorded in the fleet state before the scheduler settings existed.
+        let recorded = try JSONDecoder().decode(RiftSpec.self, from: Data(#"{"enabled": true, "region": "eu-west-1"}"#.utf8))
+        #expect(recorded == RiftSpec(enabled: true, region: "eu-west-1"))
+        #expect(recorded.jobHistoryDays == 30 && recorded.maxAttempts == 3)
+    }
+
     @Test func roleOrderingFollowsInclusion() {
         #expect(WorkspaceRole.owner > .editor)
         #expect(WorkspaceRole.consumer > .viewer)

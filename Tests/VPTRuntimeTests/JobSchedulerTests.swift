@@ -258,4 +258,75 @@ import VPTTestSupport
             try store, try runner(Self.succeed), nil, settings: RiftConfig(enabled: false, region: "eu-west-1"))
         await #expect(throws: JobScheduler.Failure.self) { try await off.trigger(workspace: "prod", featureView: "spend", start: nil, end: nil, now: now) }
     }
+
+    /// Retention: old finished jobs go (with their logs); an unresolved failure and each view's newest
+    /// materialized window stay, so the materialization status reads the same before and after.
+    @Test func oldFinishedJobsLeaveTheHistoryButGapsAndTheNewestWindowStay() async throws {
+        let store = try store()
+        let iso = ISO8601DateFormatter()
+        var maxRunning = 0
+        let (first, _) = try await scheduler(store, try runner(Self.succeed), repo())
+        try await settle(first, at: now, maxRunning: &maxRunning)  // the backfill: three windows
+        let backfill = await first.list(workspace: "prod")
+        #expect(backfill.count == 3 && backfill.allSatisfy { $0.state == .success })
+
+        // Two manual runs fail (one attempt each); the second one's window is then redone.
+        let once = RiftConfig(enabled: true, region: "eu-west-1", maxAttempts: 1, retryBackoffSeconds: 5)
+        let (failing, _) = try await scheduler(store, try runner(#"echo "rift: boom" >&2; exit 1"#), settings: once)
+        let gap = try await failing.trigger(workspace: "prod", featureView: "spend", start: iso.date(from: "2026-11-26T00:00:00Z"), end: iso.date(from: "2026-11-26T01:00:00Z"), now: now)[0]
+        let redone = try await failing.trigger(workspace: "prod", featureView: "spend", start: iso.date(from: "2026-11-25T00:00:00Z"), end: iso.date(from: "2026-11-25T01:00:00Z"), now: now)[0]
+        try await settle(failing, at: now, maxRunning: &maxRunning)
+        let (later, _) = try await scheduler(store, try runner(Self.succeed))
+        let redo = try await later.trigger(workspace: "prod", featureView: "spend", start: iso.date(from: "2026-11-25T00:00:00Z"), end: iso.date(from: "2026-11-25T01:00:00Z"), now: now.addingTimeInterval(1))[0]
+        try await settle(later, at: now.addingTimeInterval(1), maxRunning: &maxRunning)
+        let cancelled = try await later.trigger(workspace: "prod", featureView: "spend", start: iso.date(from: "2026-11-25T02:00:00Z"), end: iso.date(from: "2026-11-25T03:00:00Z"), now: now)[0]
+        _ = try await later.cancel(workspace: "prod", id: cancelled.id, now: now)
+        #expect(try await later.job(workspace: "prod", id: gap.id).state == .failed)
+        #expect(try await later.job(workspace: "prod", id: redo.id).state == .success)
+        let log = { (id: String) in self.home.appendingPathComponent("rift/\(id)-a1.log").path }
+        #expect(FileManager.default.fileExists(atPath: log(gap.id)) && FileManager.default.fileExists(atPath: log(redone.id)))
+        let status = await later.materialization(now: now)
+        #expect(status.count == 1 && status[0].failed == 1 && status[0].materializedThrough == iso.date(from: "2026-11-27T12:00:00Z"))
+
+        // Inside the 30 days nothing goes.
+        try await later.pruneHistory(now: now.addingTimeInterval(29 * 86_400))
+        #expect(await later.list(workspace: "prod").count == 7)
+        try await later.pruneHistory(now: now.addingTimeInterval(31 * 86_400))
+        let newest = try #require(backfill.max { $0.windowEnd < $1.windowEnd })
+        let kept = await later.list(workspace: "prod").map(\.id).sorted()
+        #expect(kept == [gap.id, newest.id].sorted())
+        #expect(await later.materialization(now: now) == status)
+        #expect(FileManager.default.fileExists(atPath: log(gap.id)) && !FileManager.default.fileExists(atPath: log(redone.id)))
+        // The deletions are in the metadata, not only in memory.
+        let (reopened, _) = try await scheduler(store, try runner(Self.succeed))
+        #expect(await reopened.list(workspace: "prod").map(\.id).sorted() == kept)
+    }
+
+    @Test func aViewThatLeftItsRepositoryKeepsNothingPastTheLimit() {
+        let start = now.addingTimeInterval(-40 * 86_400)
+        func job(_ id: String, _ view: String, _ state: JobState, window: Int, finished: Date, created: Date? = nil) -> MaterializationJob {
+            var job = MaterializationJob(
+                id: id, workspace: "prod", featureView: view, windowStart: start.addingTimeInterval(Double(window) * 3600),
+                windowEnd: start.addingTimeInterval(Double(window + 1) * 3600), trigger: .schedule, maxAttempts: 3, createdAt: created ?? start)
+            job.state = state
+            job.finishedAt = finished
+            return job
+        }
+        let old = now.addingTimeInterval(-31 * 86_400)
+        let jobs = [
+            job("a1", "kept", .success, window: 1, finished: old), job("a2", "kept", .success, window: 2, finished: old),
+            job("a3", "kept", .failed, window: 3, finished: old), job("a4", "kept", .cancelled, window: 4, finished: now),
+            job("a5", "kept", .pending, window: 5, finished: old), job("b1", "gone", .success, window: 1, finished: old),
+            job("b2", "gone", .failed, window: 2, finished: old),
+            // a6 failed after its last retry, a7 (created later) had redone its window before that.
+            job("a6", "kept", .failed, window: 0, finished: now), job("a7", "kept", .success, window: 0, finished: old, created: start + 1),
+        ]
+        let expired = JobRetention.expired(jobs, scheduledViews: ["prod/kept"], keep: 30 * 86_400, now: now)
+        // a2 is kept's newest window, a3 its gap, a4 recent, a5 not finished, a7 resolves a6 (which
+        // is recent); "gone" is no longer scheduled.
+        #expect(expired.map(\.id) == ["a1", "b1", "b2"])
+        // Once a6 is old too, both go.
+        let muchLater = JobRetention.expired(jobs, scheduledViews: ["prod/kept"], keep: 30 * 86_400, now: now.addingTimeInterval(31 * 86_400))
+        #expect(muchLater.map(\.id) == ["a1", "a4", "a6", "a7", "b1", "b2"])
+    }
 }

@@ -46,6 +46,8 @@ public actor JobScheduler {
     private var runners: [String: pid_t] = [:]
     private var watermarks: [String: ViewWatermark] = [:]
     private var sequence = 0
+    /// When the history was last pruned; pruning runs once a minute at most.
+    private var lastPrune: Date?
 
     public init(store: MetadataStore, state: ControlPlaneState, launcher: RiftLauncher, settings: RiftConfig) throws {
         self.store = store
@@ -96,6 +98,7 @@ public actor JobScheduler {
     public func tick(now: Date = Date()) async throws {
         let repos = await state.snapshot.repos
         try reap(now: now)
+        if lastPrune.map({ abs(now.timeIntervalSince($0)) >= 60 }) ?? true { try pruneHistory(now: now) }
         guard settings.enabled else { return }
         try plan(repos: repos, now: now)
         try startReady(repos: repos, now: now)
@@ -131,6 +134,19 @@ public actor JobScheduler {
                 launcher.cleanUp(id, attempt.number, keepLog: true)
                 try settle(&job, failure: attempt.error!, now: now)
             }
+        }
+    }
+
+    /// Deletes the finished jobs older than `jobHistoryDays` (see `JobRetention` for what stays),
+    /// with the logs their failed attempts left. One deletion at a time: a crash in between
+    /// leaves the rest for the next turn.
+    func pruneHistory(now: Date) throws {
+        lastPrune = now
+        let keep = TimeInterval(settings.jobHistoryDays) * 86_400
+        for job in JobRetention.expired(jobs.values, scheduledViews: Set(watermarks.keys), keep: keep, now: now) {
+            try store.delete(kind: "job", workspace: job.workspace, name: job.id)
+            jobs[job.id] = nil
+            for attempt in job.attempts { launcher.removeFiles(job.id, attempt.number) }
         }
     }
 
@@ -341,23 +357,20 @@ public actor JobScheduler {
             }
         }
         let fingerprints = watermarks.mapValues(\.fingerprint)
-        for job in jobs.values.sorted(by: { $0.createdAt < $1.createdAt }) {
-            let key = "\(job.workspace)/\(job.featureView)"
+        for (key, viewJobs) in Dictionary(grouping: jobs.values, by: { "\($0.workspace)/\($0.featureView)" }) {
             guard var status = byView[key], fingerprints[key] != nil else { continue }
-            switch job.state {
-            case .success:
-                // Gaps show up as failed (or pending) jobs, counted below.
-                status.materializedThrough = max(status.materializedThrough ?? job.windowEnd, job.windowEnd)
-            case .pending: status.pending += 1
-            case .running: status.running += 1
-            case .failed:
-                // A failed window that a later job of the same window materialized is not a failure any more.
-                let redone = jobs.values.contains {
-                    $0.state == .success && $0.workspace == job.workspace && $0.featureView == job.featureView
-                        && $0.windowStart <= job.windowStart && $0.windowEnd >= job.windowEnd && $0.createdAt > job.createdAt
+            for job in viewJobs {
+                switch job.state {
+                case .success:
+                    // Gaps show up as failed (or pending) jobs, counted below.
+                    status.materializedThrough = max(status.materializedThrough ?? job.windowEnd, job.windowEnd)
+                case .pending: status.pending += 1
+                case .running: status.running += 1
+                case .failed:
+                    // A failed window that a later job of the same window materialized is not a failure any more.
+                    if !JobRetention.isRedone(job, among: viewJobs) { status.failed += 1 }
+                case .cancelled: break
                 }
-                if !redone { status.failed += 1 }
-            case .cancelled: break
             }
             byView[key] = status
         }
