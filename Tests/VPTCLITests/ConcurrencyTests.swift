@@ -4,7 +4,7 @@ import Testing
 import VPTState
 import VPTTestSupport
 
-@Suite struct ConcurrencyTests {
+@Suite(.offCooperativePool) struct ConcurrencyTests {
     @Test func aSecondWriterOfTheSameTenantFailsFastAndNamesTheHolder() throws {
         let home = temporaryDirectory()
         try vpt(["init", "--no-runtime"], home: home)

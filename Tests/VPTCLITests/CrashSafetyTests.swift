@@ -6,7 +6,7 @@ import VPTTestSupport
 
 /// SIGKILL `vpt provision` (and `vpt deprovision`) at points inside every resource kind, re-run, and
 /// compare with an uninterrupted run.
-@Suite struct CrashSafetyTests {
+@Suite(.offCooperativePool) struct CrashSafetyTests {
     static let provisionPoints = [
         "apply.before:vendor_account", "vendor_account.after-directory", "apply.after:vendor_account",
         "apply.before:vpc", "provider.end:vpc", "apply.after:subnet.a", "provider.begin:subnet",

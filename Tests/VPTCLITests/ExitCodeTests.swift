@@ -3,7 +3,7 @@ import Testing
 import VPTTestSupport
 
 /// The documented exit codes, through the real binary.
-@Suite struct ExitCodeTests {
+@Suite(.offCooperativePool) struct ExitCodeTests {
     let home = temporaryDirectory()
 
     @Test func invalidSpecExits65NamesTheFieldAndWritesNothing() throws {

@@ -14,7 +14,7 @@ import VPTTestSupport
 /// process, a frozen runtime, a store with a wrong mode, a deleted store file, an aged key, a
 /// feature value in the control plane, an expiring API key, a fleet without runtime) and the
 /// report must name it with the right status and exit code.
-@Suite(.serialized) struct HealthReportTests {
+@Suite(.serialized, .offCooperativePool) struct HealthReportTests {
     let home = temporaryDirectory("health")
     let base = 43_000 + Int.random(in: 0..<150) * 100
 

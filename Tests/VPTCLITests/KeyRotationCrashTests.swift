@@ -9,7 +9,7 @@ import VPTTestSupport
 /// `vpt keys rotate --cmk --reencrypt` killed (SIGKILL) at every step: every metadata record stays
 /// decryptable, and a re-run completes the rotation (all data keys under the newest version,
 /// older versions disabled, no marker left).
-@Suite struct KeyRotationCrashTests {
+@Suite(.offCooperativePool) struct KeyRotationCrashTests {
     static let points = [
         "cmk-rotate.after-version", "cmk-rotate.after-rewrap", "cmk-reencrypt.after-new-key", "cmk-reencrypt.after-batch",
         "cmk-reencrypt.after-batch#2", "cmk-rotate.before-disable",

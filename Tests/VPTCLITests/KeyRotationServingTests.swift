@@ -13,7 +13,7 @@ import VPTTestSupport
 /// the CMK is rotated (with and without re-encryption) and an API key is rotated, and no request
 /// fails; a revoked key, an expired grace window and a pulled CMK each stop serving on time,
 /// for that tenant only.
-@Suite(.serialized) struct KeyRotationServingTests {
+@Suite(.serialized, .offCooperativePool) struct KeyRotationServingTests {
     let home = temporaryDirectory("keyserve")
 
     func call(_ method: String, _ config: RuntimeConfig, _ port: Int, _ path: String, key: String, body: Any? = nil) throws -> (Int, [String: Any]) {

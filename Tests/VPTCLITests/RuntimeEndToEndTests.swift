@@ -9,7 +9,7 @@ import VPTTestSupport
 
 /// init → provision two tenants (real processes) → apply a repo → keys → ingest → get-features with the
 /// cache on and off → revoke → deprovision, over loopback HTTP.
-@Suite(.serialized) struct RuntimeEndToEndTests {
+@Suite(.serialized, .offCooperativePool) struct RuntimeEndToEndTests {
 
     func repoBody() -> [String: Any] {
         [
