@@ -1,5 +1,7 @@
 /// A typed feature or join-key value, as stored in the online store and served to clients.
-public indirect enum FeatureValue: Sendable, Hashable, Codable {
+/// Not `indirect`: that boxed every value on the heap, 50 allocations for a 50-feature read, and an
+/// array of values already lives in its own buffer.
+public enum FeatureValue: Sendable, Hashable, Codable {
     case null
     case bool(Bool)
     case int64(Int64)
