@@ -29,6 +29,7 @@ public enum OnlineRecordCodec {
     /// Encodes the join-key values (names are part of the feature view, not the key).
     public static func entityKey(_ values: [FeatureValue]) -> [UInt8] {
         var out: [UInt8] = []
+        out.reserveCapacity(values.count * 9)  // one allocation for scalar keys
         for value in values { encode(value, into: &out) }
         return out
     }

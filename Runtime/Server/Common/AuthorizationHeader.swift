@@ -26,16 +26,21 @@ enum AuthorizationHeader {
     /// Parsed on UTF-8 bytes: this runs on every request, and Foundation's trimming goes through
     /// NSString on Linux (several µs).
     static func value(_ header: String, scheme: String) -> String? {
-        let bytes = Array(header.utf8)
-        let name = Array(scheme.utf8)
-        guard bytes.count > name.count, bytes[name.count] == UInt8(ascii: " ") else { return nil }
-        for i in 0..<name.count where lower(bytes[i]) != lower(name[i]) { return nil }
-        var start = name.count + 1
-        var end = bytes.count
-        while start < end, isBlank(bytes[start]) { start += 1 }
-        while end > start, isBlank(bytes[end - 1]) { end -= 1 }
-        guard start < end else { return nil }
-        return String(decoding: bytes[start..<end], as: UTF8.self)
+        // In place on the strings' own UTF-8 storage: no copy of either.
+        var header = header
+        var scheme = scheme
+        return header.withUTF8 { bytes in
+            scheme.withUTF8 { name -> String? in
+                guard bytes.count > name.count, bytes[name.count] == UInt8(ascii: " ") else { return nil }
+                for i in 0..<name.count where lower(bytes[i]) != lower(name[i]) { return nil }
+                var start = name.count + 1
+                var end = bytes.count
+                while start < end, isBlank(bytes[start]) { start += 1 }
+                while end > start, isBlank(bytes[end - 1]) { end -= 1 }
+                guard start < end else { return nil }
+                return String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<end]), as: UTF8.self)
+            }
+        }
     }
 
     private static func lower(_ byte: UInt8) -> UInt8 { (65...90).contains(byte) ? byte + 32 : byte }

@@ -4,18 +4,25 @@ import Hummingbird
 /// Request counters and latency sums by route and status, printed in Prometheus text format.
 /// Labels are bounded: route patterns, not paths; status codes.
 public final class RequestMetrics: @unchecked Sendable {
+    private struct Totals {
+        var count = 0
+        var seconds = 0.0
+        mutating func add(_ elapsed: Double) {
+            count += 1
+            seconds += elapsed
+        }
+    }
+
     private let lock = NSLock()
-    private var counts: [String: Int] = [:]
-    private var seconds: [String: Double] = [:]
+    /// By route, then status: recording builds no label string (that waits for a scrape).
+    private var requests: [String: [Int: Totals]] = [:]
     private var counters: [String: Int] = [:]
 
     public init() {}
 
     public func record(route: String, status: Int, seconds elapsed: Double) {
-        let key = "route=\"\(route)\",status=\"\(status)\""
         lock.withLock {
-            counts[key, default: 0] += 1
-            seconds[key, default: 0] += elapsed
+            requests[route, default: [:]][status, default: Totals()].add(elapsed)
         }
     }
 
@@ -28,12 +35,15 @@ public final class RequestMetrics: @unchecked Sendable {
 
     public func prometheusText() -> String {
         lock.withLock {
+            let labelled = requests.flatMap { route, byStatus in
+                byStatus.map { status, totals in ("route=\"\(route)\",status=\"\(status)\"", totals) }
+            }.sorted { $0.0 < $1.0 }
             var lines = [
                 "# HELP http_server_requests_total HTTP requests by route and status.", "# TYPE http_server_requests_total counter",
             ]
-            for (key, count) in counts.sorted(by: { $0.key < $1.key }) { lines.append("http_server_requests_total{\(key)} \(count)") }
+            for (labels, totals) in labelled { lines.append("http_server_requests_total{\(labels)} \(totals.count)") }
             lines += ["# HELP http_server_request_duration_seconds_sum Time spent serving requests.", "# TYPE http_server_request_duration_seconds_sum counter"]
-            for (key, total) in seconds.sorted(by: { $0.key < $1.key }) { lines.append("http_server_request_duration_seconds_sum{\(key)} \(total)") }
+            for (labels, totals) in labelled { lines.append("http_server_request_duration_seconds_sum{\(labels)} \(totals.seconds)") }
             for (name, value) in counters.sorted(by: { $0.key < $1.key }) {
                 lines += ["# TYPE \(name) counter", "\(name) \(value)"]
             }

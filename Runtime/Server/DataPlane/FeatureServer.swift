@@ -134,7 +134,7 @@ public struct FeatureServer: Sendable {
         let joinKeyMap = try params.object("join_key_map") ?? [:]
         let values = try await lookup(workspace: workspace, plan: plan, joinKeyMap: joinKeyMap, path: "params.join_key_map", options: options, now: now)
         var out: [UInt8] = []
-        out.reserveCapacity(64 + values.count * 48)
+        out.reserveCapacity(64 + values.count * 48 + plan.largestMetadataBlock)
         out.append(UInt8(ascii: "{"))
         plan.writeMetadata(names: options.names, dataTypes: options.dataTypes, statuses: options.status ? values.map(\.present) : nil, to: &out)
         out.append(contentsOf: "\"result\":{\"features\":[".utf8)

@@ -24,6 +24,8 @@ public struct ServingPlan: Sendable {
     public let featureCount: Int
     /// `"metadata":{"features":[…]},` for (names, dataTypes) = (false, true), (true, false), (true, true).
     private let metadata: [[UInt8]]
+    /// Bytes of the largest precomputed metadata block, for sizing a response once.
+    let largestMetadataBlock: Int
 
     init(service: FeatureServiceDefinition, repo: FeatureRepo) {
         let servable = repo.servingViews
@@ -38,6 +40,7 @@ public struct ServingPlan: Sendable {
         metadata = [(false, true), (true, false), (true, true)].map { names, dataTypes in
             Self.metadataJSON(views, names: names, dataTypes: dataTypes, statuses: nil)
         }
+        largestMetadataBlock = metadata.map(\.count).max() ?? 0
     }
 
     /// The metadata block, from the precomputed ones unless statuses are asked for.
