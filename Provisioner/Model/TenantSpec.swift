@@ -209,43 +209,9 @@ public struct ServingCacheSpec: Codable, Sendable, Equatable {
     }
 }
 
-/// Rift batch compute; `region` is where its jobs run. The scheduler keeps at most
-/// `maxConcurrentJobs` runners going, tries a job `maxAttempts` times and waits
-/// `retryBackoffSeconds` (doubling) between attempts; finished jobs stay in the history for
-/// `jobHistoryDays`.
-public struct RiftSpec: Codable, Sendable, Equatable {
-    public var enabled: Bool
-    public var region: String
-    public var maxConcurrentJobs: Int
-    public var maxAttempts: Int
-    public var retryBackoffSeconds: Int
-    public var jobHistoryDays: Int
-    public init(
-        enabled: Bool = false, region: String, maxConcurrentJobs: Int = 2, maxAttempts: Int = 3, retryBackoffSeconds: Int = 30,
-        jobHistoryDays: Int = 30
-    ) {
-        self.enabled = enabled
-        self.region = region
-        self.maxConcurrentJobs = maxConcurrentJobs
-        self.maxAttempts = maxAttempts
-        self.retryBackoffSeconds = retryBackoffSeconds
-        self.jobHistoryDays = jobHistoryDays
-    }
-
-    enum CodingKeys: String, CodingKey { case enabled, region, maxConcurrentJobs, maxAttempts, retryBackoffSeconds, jobHistoryDays }
-
-    /// Specs recorded in the fleet state by earlier versions lack the newer settings: they get the
-    /// defaults, as a spec file that leaves them out does.
-    public init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        self.init(
-            enabled: try c.decode(Bool.self, forKey: .enabled), region: try c.decode(String.self, forKey: .region),
-            maxConcurrentJobs: try c.decodeIfPresent(Int.self, forKey: .maxConcurrentJobs) ?? 2,
-            maxAttempts: try c.decodeIfPresent(Int.self, forKey: .maxAttempts) ?? 3,
-            retryBackoffSeconds: try c.decodeIfPresent(Int.self, forKey: .retryBackoffSeconds) ?? 30,
-            jobHistoryDays: try c.decodeIfPresent(Int.self, forKey: .jobHistoryDays) ?? 30)
-    }
-}
+/// Rift batch compute, as the spec declares it and the runtime config carries it: the same type,
+/// so the two cannot drift apart (see `RiftConfig` for the fields and their defaults).
+public typealias RiftSpec = RiftConfig
 
 /// Roles on a workspace (owner ⊃ editor ⊃ operator ⊃ consumer ⊃ viewer): the same roles the
 /// tenant's control plane enforces.

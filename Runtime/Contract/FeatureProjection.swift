@@ -30,11 +30,7 @@ extension OnlineRecordCodec {
     /// record fails the same way whichever reader meets it.
     public static func decodeValue(_ bytes: [UInt8], onto projection: FeatureProjection) throws(DecodeError) -> ProjectedRecord {
         var reader = Reader(bytes: bytes)
-        let v = try reader.byte()
-        guard v == version else { throw .unknownVersion(v) }
-        let event = Int64(bitPattern: try reader.integer(8))
-        let write = Int64(bitPattern: try reader.integer(8))
-        let count = Int(try reader.integer(2))
+        let (event, write, count) = try reader.header()
         var values = [FeatureValue?](repeating: nil, count: projection.count)
         for index in 0..<count {
             let length = Int(try reader.integer(2))

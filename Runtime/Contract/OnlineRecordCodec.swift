@@ -53,11 +53,7 @@ public enum OnlineRecordCodec {
     /// Decodes a value made by `encodeValue`.
     public static func decodeValue(_ bytes: [UInt8]) throws(DecodeError) -> (features: [(name: String, value: FeatureValue)], eventTimeMicros: Int64, writeTimeMicros: Int64) {
         var reader = Reader(bytes: bytes)
-        let v = try reader.byte()
-        guard v == version else { throw .unknownVersion(v) }
-        let event = Int64(bitPattern: try reader.integer(8))
-        let write = Int64(bitPattern: try reader.integer(8))
-        let count = Int(try reader.integer(2))
+        let (event, write, count) = try reader.header()
         var features: [(name: String, value: FeatureValue)] = []
         features.reserveCapacity(count)
         for _ in 0..<count {
@@ -101,6 +97,13 @@ public enum OnlineRecordCodec {
         let bytes: [UInt8]
         var offset = 0
         var atEnd: Bool { offset == bytes.count }
+
+        /// A value's version, event time, write time and feature count.
+        mutating func header() throws(DecodeError) -> (eventTimeMicros: Int64, writeTimeMicros: Int64, count: Int) {
+            let v = try byte()
+            guard v == OnlineRecordCodec.version else { throw .unknownVersion(v) }
+            return (Int64(bitPattern: try integer(8)), Int64(bitPattern: try integer(8)), Int(try integer(2)))
+        }
 
         mutating func byte() throws(DecodeError) -> UInt8 {
             guard offset < bytes.count else { throw .truncated }

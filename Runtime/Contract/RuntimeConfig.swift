@@ -67,8 +67,9 @@ public struct CacheConfig: Codable, Sendable, Equatable {
     public var maxEntries: Int
 }
 
-/// Rift batch compute: whether the control plane schedules jobs, and how many runners it keeps
-/// going, how often a failed job is tried and how long it backs off (doubling) between attempts.
+/// Rift batch compute: whether the control plane schedules jobs, where (`region`) they run, and how
+/// many runners it keeps going, how often a failed job is tried and how long it backs off
+/// (doubling) between attempts. The tenant spec declares it as `dataPlane.rift`.
 public struct RiftConfig: Codable, Sendable, Equatable {
     public var enabled: Bool
     public var region: String
@@ -79,7 +80,8 @@ public struct RiftConfig: Codable, Sendable, Equatable {
     public var jobHistoryDays: Int
 
     public init(
-        enabled: Bool, region: String, maxConcurrentJobs: Int = 2, maxAttempts: Int = 3, retryBackoffSeconds: Int = 30, jobHistoryDays: Int = 30
+        enabled: Bool = false, region: String, maxConcurrentJobs: Int = 2, maxAttempts: Int = 3, retryBackoffSeconds: Int = 30,
+        jobHistoryDays: Int = 30
     ) {
         self.enabled = enabled
         self.region = region
@@ -91,8 +93,8 @@ public struct RiftConfig: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey { case enabled, region, maxConcurrentJobs, maxAttempts, retryBackoffSeconds, jobHistoryDays }
 
-    /// Configs rendered before the scheduler existed carry only `enabled` and `region`; before
-    /// retention, no `jobHistoryDays`.
+    /// Configs rendered (and specs recorded in the fleet state) before the scheduler existed carry
+    /// only `enabled` and `region`; before retention, no `jobHistoryDays`.
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         self.init(

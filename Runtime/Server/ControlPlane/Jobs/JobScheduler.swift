@@ -146,7 +146,7 @@ public actor JobScheduler {
         for job in JobRetention.expired(jobs.values, scheduledViews: Set(watermarks.keys), keep: keep, now: now) {
             try store.delete(kind: "job", workspace: job.workspace, name: job.id)
             jobs[job.id] = nil
-            for attempt in job.attempts { launcher.removeFiles(job.id, attempt.number) }
+            for attempt in job.attempts { launcher.cleanUp(job.id, attempt.number, keepLog: false) }
         }
     }
 

@@ -78,7 +78,4 @@ public struct RiftLauncher: Sendable {
     public func cleanUp(_ jobId: String, _ attempt: Int, keepLog: Bool) {
         for suffix in ["request.json", "result.json"] + (keepLog ? [] : ["log"]) { unlink(file(jobId, attempt, suffix).path) }
     }
-
-    /// Removes every file of an attempt, its log too (the job left the history).
-    public func removeFiles(_ jobId: String, _ attempt: Int) { cleanUp(jobId, attempt, keepLog: false) }
 }
