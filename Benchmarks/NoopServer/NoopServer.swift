@@ -1,16 +1,19 @@
 import Foundation
 import Hummingbird
+import HummingbirdTLS
+import Logging
 import NIOCore
 import NIOPosix
-import HummingbirdTLS
 import NIOSSL
 import VPTRuntime
 
 /// A no-op feature server for the serving benchmark: it decodes the get-features request as ours does
-/// and returns a fixed 50-feature body, so the framework's own cost is measured in the same run.
-/// `vpt-noop-server PORT [CERT KEY]`: with a certificate it serves HTTPS, as the tenant's feature
-/// server does, so both pay for TLS. Like the tenant's data plane, it runs Swift concurrency on
-/// NIO's event loops (the same configuration of the same framework).
+/// and returns a fixed 50-feature body, so the HTTP layer's own cost is measured in the same run.
+/// `vpt-noop-server PORT [CERT KEY] [--hummingbird]`: with a certificate it serves HTTPS, as the
+/// tenant's feature server does, so both pay for TLS. By default it runs on the data plane's own
+/// server (`DataPlaneHTTPServer`), the framework the feature server uses; `--hummingbird` serves the
+/// same handler with Hummingbird (the control plane's framework), to show what that layer costs.
+/// Like the tenant's data plane, it runs Swift concurrency on NIO's event loops.
 @main
 enum NoopEntry {
     static func main() {
@@ -31,30 +34,44 @@ enum NoopEntry {
 
 enum NoopServer {
     static func run() async throws {
-        let port = Int(CommandLine.arguments.dropFirst().first ?? "") ?? 8099
+        let hummingbird = CommandLine.arguments.contains("--hummingbird")
+        let arguments = Array(CommandLine.arguments.dropFirst().filter { $0 != "--hummingbird" })
+        let port = Int(arguments.first ?? "") ?? 8099
         let features = (0..<50).map { Double($0) + 0.5 }
         let body: [String: Any] = [
             "result": ["features": features],
             "metadata": ["features": (0..<50).map { ["name": "user_stats.f\($0)"] }],
         ]
-        let fixed = try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys])
+        let fixed = [UInt8](try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys]))
+        let path = "/api/v1/feature-service/get-features"
+        let tls = try arguments.count >= 3 ? tlsConfiguration(certificate: arguments[1], key: arguments[2]) : nil
+        guard hummingbird else {
+            let server = DataPlaneHTTPServer(port: port, tls: tls, serverName: "vpt-noop", logger: Logger(label: "vpt.noop")) { request in
+                guard request.path == path, request.method == .POST else { return DataPlaneResponse(status: .notFound) }
+                guard (try? request.jsonObject()) != nil else { return DataPlaneResponse(status: .badRequest) }  // the data plane's reader
+                return .json(bytes: fixed)
+            }
+            return try await server.run()
+        }
         let router = Router()
-        router.post("/api/v1/feature-service/get-features") { request, _ -> Response in
+        router.post(RouterPath(path)) { request, _ -> Response in
             var request = request
             let buffer = try await request.collectBody(upTo: 1 << 20)
-            guard (try? JSONReader.parse(buffer.readableBytesView))?.objectValue != nil else {  // the data plane's reader
+            guard (try? JSONReader.parse(buffer.readableBytesView))?.objectValue != nil else {
                 return Response(status: .badRequest)
             }
             return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: fixed)))
         }
-        let arguments = Array(CommandLine.arguments.dropFirst())
         let configuration = ApplicationConfiguration(address: .hostname("127.0.0.1", port: port))
-        if arguments.count >= 3 {
-            let chain = try NIOSSLCertificate.fromPEMFile(arguments[1]).map { NIOSSLCertificateSource.certificate($0) }
-            let tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .file(arguments[2]))
+        if let tls {
             try await Application(router: router, server: try .tls(.http1(), tlsConfiguration: tls), configuration: configuration).runService()
         } else {
             try await Application(router: router, configuration: configuration).runService()
         }
+    }
+
+    static func tlsConfiguration(certificate: String, key: String) throws -> TLSConfiguration {
+        let chain = try NIOSSLCertificate.fromPEMFile(certificate).map { NIOSSLCertificateSource.certificate($0) }
+        return TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .file(key))
     }
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Serving benchmark (issue 3): the vpt feature server (SQLite and Redis online stores, cache off and on)
-next to the Feast Python feature server (SQLite and Redis) and a no-op handler in our HTTP framework,
+next to the Feast Python feature server (SQLite and Redis) and a no-op handler in our HTTP framework (the
+data plane's own NIO server; the same handler on Hummingbird is measured too, for context),
 all driven by wrk over loopback with the same request shape (1 entity, 50 features), in one run.
 Also ingest throughput (batches of 1 and 100) and ingest-to-servable latency.
 
@@ -276,11 +277,15 @@ def main():
         for store, tenant in tenants.items():
             ingest_benchmarks(tenant, store)
         noop_port = redis_port + 1000
-        # The no-op handler serves HTTPS with the sqlite tenant's certificate: both pay for TLS.
+        hummingbird_port = redis_port + 1003
+        # The no-op handlers serve HTTPS with the sqlite tenant's certificate: all pay for TLS. The
+        # first runs on the data plane's own HTTP server (the ratio's reference: the same
+        # framework); the second on Hummingbird, which the data plane used before, for context.
         tls = pathlib.Path(home) / "tenants/bench-sqlite/tls"
-        processes.append(subprocess.Popen([str(pathlib.Path(args.bin) / "vpt-noop-server"), str(noop_port),
-                                           str(tls / "data-plane.pem"), str(tls / "data-plane-key.pem")]))
-        wait_http(f"https://127.0.0.1:{noop_port}/", ca=str(tls / "ca.pem"))
+        for port, extra in ((noop_port, []), (hummingbird_port, ["--hummingbird"])):
+            processes.append(subprocess.Popen([str(pathlib.Path(args.bin) / "vpt-noop-server"), str(port),
+                                               str(tls / "data-plane.pem"), str(tls / "data-plane-key.pem"), *extra]))
+            wait_http(f"https://127.0.0.1:{port}/", ca=str(tls / "ca.pem"))
         targets = []
         for cache in (False, True):
             for store, tenant in tenants.items():
@@ -294,6 +299,7 @@ def main():
                 body = {"params": {"workspace_name": "prod", "feature_service_name": "bench_service", "join_key_map": {"user_id": "42"}}}
                 results["noop"] = Target("noop-handler", f"https://127.0.0.1:{noop_port}/api/v1/feature-service/get-features", body, {})
                 targets.append(results["noop"])
+                targets.append(Target("noop-handler framework=hummingbird", f"https://127.0.0.1:{hummingbird_port}/api/v1/feature-service/get-features", body, {}))
         measure_all(targets, args, workdir)
         # The framework's own tail at the rates our half loads ran at: the floor under our p99.
         for store in ("sqlite", "redis"):

@@ -122,14 +122,10 @@ public enum RuntimeServices {
     }
 
     public static func dataPlane(_ parts: DataPlaneParts, port: Int, logger: Logger) throws -> any Service {
-        let router = Router()
-        router.add(middleware: MetricsMiddleware(metrics: parts.controller.metrics))
-        parts.controller.addRoutes(to: router)
-        let configuration = ApplicationConfiguration(address: .hostname("127.0.0.1", port: port), serverName: "vpt-data-plane")
-        guard let tls = parts.tls else { return Application(router: router, configuration: configuration, logger: logger) }
-        let certificate = ReloadingCertificate(certificateFile: tls.dataPlaneCertFile, keyFile: tls.dataPlaneKeyFile)
-        return Application(
-            router: router, server: try .tls(.http1(), tlsConfiguration: try certificate.serverConfiguration()), configuration: configuration,
-            logger: logger)
+        let controller = parts.controller
+        let tls = try parts.tls.map {
+            try ReloadingCertificate(certificateFile: $0.dataPlaneCertFile, keyFile: $0.dataPlaneKeyFile).serverConfiguration()
+        }
+        return DataPlaneHTTPServer(port: port, tls: tls, serverName: "vpt-data-plane", logger: logger) { await controller.respond(to: $0) }
     }
 }

@@ -32,7 +32,9 @@ public struct APIError: Error, HTTPResponseError, CustomStringConvertible {
         case 401: "UNAUTHENTICATED"
         case 403: "PERMISSION_DENIED"
         case 404: "NOT_FOUND"
+        case 405: "UNIMPLEMENTED"
         case 409: "ALREADY_EXISTS"
+        case 413: "INVALID_ARGUMENT"
         case 429: "RESOURCE_EXHAUSTED"
         case 503: "UNAVAILABLE"
         default: "INTERNAL"
@@ -49,18 +51,26 @@ public enum JSONBody {
         Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: JSONWriter.encode(object))))
     }
 
-    public static func encodable(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
+    /// Sorted keys and ISO 8601 dates, for every `Encodable` answer.
+    static var encoder: JSONEncoder {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         encoder.dateEncodingStrategy = .iso8601
-        return Response(
-            status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: try encoder.encode(value))))
+        return encoder
+    }
+
+    public static func encodable(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
+        Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: try encoder.encode(value))))
     }
 
     /// The request body as a JSON object; 400 when it is not one.
     public static func object(_ request: Request) async throws -> [String: JSONValue] {
         var request = request
-        let buffer = try await request.collectBody(upTo: maxRequestBytes)
+        return try object(bytes: try await request.collectBody(upTo: maxRequestBytes))
+    }
+
+    /// `buffer` as a JSON object; 400 when it is not one.
+    public static func object(bytes buffer: ByteBuffer) throws -> [String: JSONValue] {
         let value: JSONValue
         do {
             value = try JSONReader.parse(buffer.readableBytesView)

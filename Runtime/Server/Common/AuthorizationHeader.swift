@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import NIOHTTP1
 
 /// Reading credentials from requests.
 enum AuthorizationHeader {
@@ -48,5 +49,15 @@ enum AuthorizationHeader {
 
     private static func value(_ request: Request, scheme: String) -> String? {
         request.headers[.authorization].flatMap { value($0, scheme: scheme) }
+    }
+
+    /// The key of `Authorization: Tecton-key <key>` in the data plane's request headers, or nil.
+    static func tectonKey(_ headers: HTTPHeaders) -> String? {
+        headers.first(name: "authorization").flatMap { value($0, scheme: "Tecton-key") }
+    }
+
+    /// The token of `Authorization: Bearer <token>` in the data plane's request headers, or nil.
+    static func bearer(_ headers: HTTPHeaders) -> String? {
+        headers.first(name: "authorization").flatMap { value($0, scheme: "Bearer") }
     }
 }

@@ -1,8 +1,11 @@
 import Foundation
-import Hummingbird
+import Logging
+import NIOCore
+import NIOHTTP1
 import VPTContract
 
 /// The data plane's HTTP API: the Tecton-compatible feature server, ingest, health and metrics.
+/// Served by `DataPlaneHTTPServer`: `respond` routes one request and counts it by route and status.
 public struct DataPlaneController: Sendable {
     let features: FeatureServer
     let ingest: IngestService
@@ -23,58 +26,85 @@ public struct DataPlaneController: Sendable {
         self.credentials = credentials
     }
 
-    func requireInternal(_ request: Request) throws {
-        guard !internalTokenSHA256.isEmpty, let token = AuthorizationHeader.bearer(request), APIKeyFormat.hash(token) == internalTokenSHA256 else {
-            throw APIError.unauthorized("the internal token is missing or wrong")
+    /// The routes, by path, with the one method each accepts. The path is also the metrics label.
+    static let routes: [String: HTTPMethod] = [
+        "/healthz": .GET, "/readyz": .GET, "/metrics": .GET,
+        "/internal/v1/credentials": .GET, "/internal/v1/credentials/reload": .POST, "/internal/v1/key-usage": .GET,
+        "/api/v1/feature-service/get-features": .POST, "/api/v1/feature-service/get-features-batch": .POST,
+        "/api/v1/feature-service/metadata": .POST, "/ingest": .POST,
+    ]
+
+    /// Answers one request: a route's response, or the documented error body (404 for an unknown
+    /// path, 405 with `allow` for a known path and another method, 500 for an unexpected error).
+    public func respond(to request: DataPlaneRequest) async -> DataPlaneResponse {
+        let start = ContinuousClock.now
+        let route = Self.routes[request.path].map { _ in request.path } ?? "unmatched"
+        var response: DataPlaneResponse
+        do {
+            response = try await dispatch(request)
+        } catch let error as APIError {
+            response = .error(error)
+        } catch {
+            Logger(label: "vpt.data-plane").error("request failed", metadata: ["route": "\(route)", "error": "\(error)"])
+            response = .error(APIError(.internalServerError, "the request failed unexpectedly"))
+        }
+        let elapsed = ContinuousClock.now - start
+        metrics.record(route: route, status: Int(response.status.code), seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+        return response
+    }
+
+    private func dispatch(_ request: DataPlaneRequest) async throws -> DataPlaneResponse {
+        guard let method = Self.routes[request.path] else { throw APIError.notFound("no route for \(request.path)") }
+        guard request.method == method else {
+            var response = DataPlaneResponse.error(APIError(.methodNotAllowed, "\(request.path) accepts \(method.rawValue) only"))
+            response.headers.add(name: "allow", value: method.rawValue)
+            return response
+        }
+        let key = { AuthorizationHeader.tectonKey(request.headers) }
+        switch request.path {
+        case "/healthz":
+            return .text("ok")
+        case "/readyz":
+            guard features.access.isLoaded else { throw APIError.unavailable("access rules are not loaded yet") }
+            return .text("ready")
+        case "/metrics":
+            return .text(metrics.prometheusText(), contentType: "text/plain; version=0.0.4")
+        case "/internal/v1/credentials":
+            try requireInternal(request)
+            guard let credentials else { throw APIError.notFound("credential reload is not configured") }
+            return try .encodable(credentials.store.identity)
+        case "/internal/v1/credentials/reload":
+            try requireInternal(request)
+            guard let credentials else { throw APIError.notFound("credential reload is not configured") }
+            return try .encodable(try credentials.reload())
+        case "/internal/v1/key-usage":
+            try requireInternal(request)
+            let formatter = ISO8601DateFormatter()
+            return .json(["lastUsed": features.access.lastUsed().mapValues { formatter.string(from: $0) }])
+        case "/api/v1/feature-service/get-features":
+            return .json(bytes: try await features.getFeaturesJSON(body: try request.jsonObject(), key: key()))
+        case "/api/v1/feature-service/get-features-batch":
+            return .json(try await features.getFeaturesBatch(body: try request.jsonObject(), key: key()))
+        case "/api/v1/feature-service/metadata":
+            return .json(try features.metadata(body: try request.jsonObject(), key: key()))
+        case "/ingest":
+            let body = try request.jsonObject()
+            do {
+                return .json(try ingest.ingest(body: body, key: key()))
+            } catch let rejected as IngestRejected {
+                let message = "\(rejected.invalidRecords.count) record(s) are invalid; nothing was written"
+                return .json(
+                    ["error": message, "message": message, "code": "INVALID_ARGUMENT", "invalidRecords": rejected.invalidRecords.map(\.json)],
+                    status: .badRequest)
+            }
+        default:
+            throw APIError.notFound("no route for \(request.path)")
         }
     }
 
-    public func addRoutes(to router: Router<some RequestContext>) {
-        router.get("/healthz") { _, _ in "ok" }
-        router.get("/readyz") { _, _ -> Response in
-            guard features.access.isLoaded else { throw APIError.unavailable("access rules are not loaded yet") }
-            return Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: "ready")))
-        }
-        router.get("/metrics") { _, _ in
-            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(string: metrics.prometheusText())))
-        }
-        router.get("/internal/v1/credentials") { request, _ -> Response in
-            try requireInternal(request)
-            guard let credentials else { throw APIError.notFound("credential reload is not configured") }
-            return try JSONBody.encodable(credentials.store.identity)
-        }
-        router.post("/internal/v1/credentials/reload") { request, _ -> Response in
-            try requireInternal(request)
-            guard let credentials else { throw APIError.notFound("credential reload is not configured") }
-            return try JSONBody.encodable(try credentials.reload())
-        }
-        router.get("/internal/v1/key-usage") { request, _ -> Response in
-            try requireInternal(request)
-            let formatter = ISO8601DateFormatter()
-            return JSONBody.response(["lastUsed": features.access.lastUsed().mapValues { formatter.string(from: $0) }])
-        }
-        router.post("/api/v1/feature-service/get-features") { request, _ -> Response in
-            let body = try await JSONBody.object(request)
-            let bytes = try await features.getFeaturesJSON(body: body, key: AuthorizationHeader.tectonKey(request))
-            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
-        }
-        router.post("/api/v1/feature-service/get-features-batch") { request, _ -> Response in
-            let body = try await JSONBody.object(request)
-            return JSONBody.response(try await features.getFeaturesBatch(body: body, key: AuthorizationHeader.tectonKey(request)))
-        }
-        router.post("/api/v1/feature-service/metadata") { request, _ -> Response in
-            let body = try await JSONBody.object(request)
-            return JSONBody.response(try features.metadata(body: body, key: AuthorizationHeader.tectonKey(request)))
-        }
-        router.post("/ingest") { request, _ -> Response in
-            let body = try await JSONBody.object(request)
-            do {
-                return JSONBody.response(try ingest.ingest(body: body, key: AuthorizationHeader.tectonKey(request)))
-            } catch let rejected as IngestRejected {
-                let message = "\(rejected.invalidRecords.count) record(s) are invalid; nothing was written"
-                return JSONBody.response(
-                    ["error": message, "message": message, "code": "INVALID_ARGUMENT", "invalidRecords": rejected.invalidRecords.map(\.json)], status: .badRequest)
-            }
+    func requireInternal(_ request: DataPlaneRequest) throws {
+        guard !internalTokenSHA256.isEmpty, let token = AuthorizationHeader.bearer(request.headers), APIKeyFormat.hash(token) == internalTokenSHA256 else {
+            throw APIError.unauthorized("the internal token is missing or wrong")
         }
     }
 }

@@ -1,0 +1,134 @@
+import Foundation
+import NIOCore
+import NIOHTTP1
+
+/// One connection's requests, behind NIO's HTTP/1.1 server pipeline (which parses, answers
+/// malformed requests with 400 and holds pipelined requests until the previous response ends).
+/// The body is gathered on the event loop; the route runs as a task on the same loop (NIO's loops
+/// are the process's concurrency executor), and its response is written when it completes.
+///
+/// Why not Hummingbird here: its async channel bridge costs about 60 µs of CPU per request at
+/// half load on this class of machine, twice what a get-features read itself costs (see
+/// docs/benchmarks.md). The control plane, where requests are rare, keeps Hummingbird.
+final class DataPlaneHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    typealias Responder = @Sendable (DataPlaneRequest) async -> DataPlaneResponse
+
+    private enum State {
+        case idle
+        case reading(HTTPRequestHead, body: ByteBuffer?)
+        /// The body passed the limit: it is read and dropped, then 413 is sent and the connection closes.
+        case discarding(HTTPRequestHead)
+        case responding
+    }
+
+    private let respond: Responder
+    private let maxBodyBytes: Int
+    private let serverName: String
+    private var state = State.idle
+    private var date = HTTPDateHeader()
+    private var active = true
+
+    init(maxBodyBytes: Int, serverName: String, respond: @escaping Responder) {
+        self.respond = respond
+        self.maxBodyBytes = maxBodyBytes
+        self.serverName = serverName
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let head):
+            if head.headers.first(name: "expect")?.lowercased() == "100-continue" {
+                if let length = head.headers.first(name: "content-length").flatMap(Int.init), length > maxBodyBytes {
+                    state = .discarding(head)
+                    finish(context: context)  // refused before the client sends the body
+                    return
+                }
+                context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .continue))), promise: nil)
+            }
+            if let length = head.headers.first(name: "content-length").flatMap(Int.init), length > maxBodyBytes {
+                state = .discarding(head)
+            } else {
+                state = .reading(head, body: nil)
+            }
+        case .body(var chunk):
+            guard case .reading(let head, var body) = state else { return }
+            state = .responding  // leaves `body` the only reference, so appending does not copy
+            if (body?.readableBytes ?? 0) + chunk.readableBytes > maxBodyBytes {
+                state = .discarding(head)
+            } else if body == nil {
+                state = .reading(head, body: chunk)
+            } else {
+                body!.writeBuffer(&chunk)
+                state = .reading(head, body: body)
+            }
+        case .end:
+            finish(context: context)
+        }
+    }
+
+    private func finish(context: ChannelHandlerContext) {
+        switch state {
+        case .idle, .responding:
+            return
+        case .discarding(let head):
+            state = .responding
+            let message = "the request body is larger than \(maxBodyBytes) bytes"
+            write(.error(APIError(.contentTooLarge, message)), for: head, keepAlive: false, context: context)
+        case .reading(let head, let body):
+            state = .responding
+            let request = DataPlaneRequest(method: head.method, uri: head.uri, headers: head.headers, body: body ?? ByteBuffer())
+            let promise = context.eventLoop.makePromise(of: DataPlaneResponse.self)
+            let respond = self.respond
+            promise.completeWithTask { await respond(request) }
+            let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+            promise.futureResult.whenSuccess { response in
+                let (handler, context) = bound.value
+                handler.write(response, for: head, keepAlive: head.isKeepAlive, context: context)
+            }
+        }
+    }
+
+    private func write(_ response: DataPlaneResponse, for request: HTTPRequestHead, keepAlive: Bool, context: ChannelHandlerContext) {
+        state = .idle
+        guard active else { return }
+        var head = HTTPResponseHead(version: request.version, status: response.status, headers: response.headers)
+        head.headers.replaceOrAdd(name: "content-length", value: String(response.body.readableBytes))
+        head.headers.replaceOrAdd(name: "date", value: date.value())
+        head.headers.replaceOrAdd(name: "server", value: serverName)
+        if !keepAlive {
+            head.headers.replaceOrAdd(name: "connection", value: "close")
+        } else if request.version.major == 1, request.version.minor == 0 {
+            head.headers.replaceOrAdd(name: "connection", value: "keep-alive")
+        }
+        context.write(wrapOutboundOut(.head(head)), promise: nil)
+        if response.body.readableBytes > 0, request.method != .HEAD {
+            context.write(wrapOutboundOut(.body(.byteBuffer(response.body))), promise: nil)
+        }
+        let done = context.writeAndFlush(wrapOutboundOut(.end(nil)))
+        if !keepAlive {
+            let channel = context.channel
+            done.whenComplete { _ in channel.close(promise: nil) }
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        active = false
+        context.fireChannelInactive()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        // An idle connection between requests is closed; one waiting on its response is not.
+        if let idle = event as? IdleStateHandler.IdleStateEvent, idle == .read, case .idle = state {
+            context.close(promise: nil)
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        context.close(promise: nil)
+    }
+}

@@ -1,0 +1,91 @@
+import Foundation
+import Logging
+import NIOCore
+import NIOExtras
+import NIOHTTP1
+import NIOPosix
+import NIOSSL
+import ServiceLifecycle
+
+/// The data plane's HTTP/1.1 server (HTTPS when the tenant has TLS): NIO's HTTP pipeline with
+/// `DataPlaneHTTPHandler` at its end. On graceful shutdown it stops accepting, lets each open
+/// connection finish the response it is writing, and returns once all have closed.
+public struct DataPlaneHTTPServer: Service {
+    /// How long a shutdown waits for open connections to finish.
+    static let drainTimeout = TimeAmount.seconds(10)
+
+    public typealias Responder = @Sendable (DataPlaneRequest) async -> DataPlaneResponse
+
+    let host: String
+    let port: Int
+    let tls: TLSConfiguration?
+    let serverName: String
+    let idleTimeout: TimeAmount
+    let maxBodyBytes: Int
+    let logger: Logger
+    let respond: Responder
+    let onListening: (@Sendable (Int) -> Void)?
+
+    /// - Parameters:
+    ///   - port: 0 picks a free port; `onListening` receives the one bound.
+    ///   - idleTimeout: a keep-alive connection with no request for this long is closed.
+    ///   - maxBodyBytes: a larger request body is answered with 413 and never reaches `respond`.
+    public init(
+        host: String = "127.0.0.1", port: Int, tls: TLSConfiguration? = nil, serverName: String, idleTimeout: TimeAmount = .seconds(300),
+        maxBodyBytes: Int = JSONBody.maxRequestBytes, logger: Logger, onListening: (@Sendable (Int) -> Void)? = nil,
+        respond: @escaping Responder
+    ) {
+        self.host = host
+        self.port = port
+        self.tls = tls
+        self.serverName = serverName
+        self.idleTimeout = idleTimeout
+        self.maxBodyBytes = maxBodyBytes
+        self.logger = logger
+        self.onListening = onListening
+        self.respond = respond
+    }
+
+    public func run() async throws {
+        let group = MultiThreadedEventLoopGroup.singleton
+        let sslContext = try tls.map { try NIOSSLContext(configuration: $0) }
+        let quiesce = ServerQuiescingHelper(group: group)
+        let (respond, serverName, idleTimeout, maxBodyBytes) = (self.respond, self.serverName, self.idleTimeout, self.maxBodyBytes)
+        let channel = try await ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 256)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .serverChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(quiesce.makeServerChannelHandler(channel: channel))
+                }
+            }
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let pipeline = channel.pipeline.syncOperations
+                    if let sslContext { try pipeline.addHandler(NIOSSLServerHandler(context: sslContext)) }
+                    try pipeline.addHandler(IdleStateHandler(readTimeout: idleTimeout))
+                    try pipeline.configureHTTPServerPipeline(withErrorHandling: true)
+                    try pipeline.addHandler(DataPlaneHTTPHandler(maxBodyBytes: maxBodyBytes, serverName: serverName, respond: respond))
+                }
+            }
+            .bind(host: host, port: port).get()
+        logger.info("data plane listening", metadata: ["address": "\(host):\(channel.localAddress?.port ?? port)", "tls": "\(tls != nil)"])
+        onListening?(channel.localAddress?.port ?? port)
+        try await withTaskCancellationOrGracefulShutdownHandler {
+            try await channel.closeFuture.get()
+        } onCancelOrGracefulShutdown: {
+            quiesce.initiateShutdown(promise: nil)
+        }
+        // The listener is closed. Open connections finish the response they are writing (a route
+        // stuck on its store gets `drainTimeout`), then the service returns.
+        let loop = group.next()
+        let drained = loop.makePromise(of: Void.self)
+        quiesce.initiateShutdown(promise: drained)
+        let bounded = loop.makePromise(of: Void.self)
+        drained.futureResult.cascade(to: bounded)
+        let timer = loop.scheduleTask(in: Self.drainTimeout) { bounded.succeed(()) }
+        _ = try? await bounded.futureResult.get()
+        timer.cancel()
+    }
+}

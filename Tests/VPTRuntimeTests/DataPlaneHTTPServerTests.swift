@@ -1,0 +1,231 @@
+import Foundation
+import Logging
+import NIOCore
+import Synchronization
+import Testing
+import VPTContract
+import VPTTestSupport
+@testable import VPTRuntime
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The data plane's HTTP server on a real loopback port, spoken to over a plain socket so that
+/// keep-alive, pipelining, closes and partial requests are exactly what the test writes.
+@Suite(.offCooperativePool) struct DataPlaneHTTPServerTests {
+    /// A running server; `stop()` cancels it and waits for `run()` to return.
+    final class Running: Sendable {
+        let port: Int
+        let task: Task<Void, any Error>
+        let counter: Counter
+        /// How many requests reached the route.
+        var calls: Int { counter.value.withLock { $0 } }
+
+        init(port: Int, task: Task<Void, any Error>, counter: Counter) {
+            self.port = port
+            self.task = task
+            self.counter = counter
+        }
+
+        func stop() async throws {
+            task.cancel()
+            try await task.value
+        }
+    }
+
+    final class Counter: Sendable {
+        let value = Mutex(0)
+    }
+
+    /// Starts a server whose route echoes `METHOD PATH BODY` (or answers `respond`), on a free port.
+    static func start(maxBodyBytes: Int = 1024, respond: DataPlaneHTTPServer.Responder? = nil) async throws -> Running {
+        let counter = Counter()
+        let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
+        let echo: DataPlaneHTTPServer.Responder = { request in
+            DataPlaneResponse.text("\(request.method.rawValue) \(request.path) \(String(buffer: request.body))")
+        }
+        let route = respond ?? echo
+        let server = DataPlaneHTTPServer(
+            port: 0, serverName: "vpt-test", maxBodyBytes: maxBodyBytes, logger: Logger(label: "test"),
+            onListening: { continuation.yield($0) }
+        ) { request in
+            counter.value.withLock { $0 += 1 }
+            return await route(request)
+        }
+        let task = Task { try await server.run() }
+        var iterator = ports.makeAsyncIterator()
+        let port = try #require(await iterator.next())
+        return Running(port: port, task: task, counter: counter)
+    }
+
+    @Test func keepAliveAndPipelinedRequestsAreAnsweredInOrderOnOneConnection() async throws {
+        let server = try await Self.start()
+        let connection = try RawConnection(port: server.port)
+        try connection.send(
+            "POST /a HTTP/1.1\r\nhost: x\r\ncontent-length: 3\r\n\r\none"
+                + "POST /b?q=1 HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\n\r\n3\r\ntwo\r\n0\r\n\r\n")
+        let first = try connection.readResponse()
+        let second = try connection.readResponse()
+        #expect(first.status == 200 && first.body == "POST /a one")
+        #expect(second.status == 200 && second.body == "POST /b two", "the query string is not part of the path")
+        #expect(first.headers["content-type"] == "text/plain; charset=utf-8")
+        #expect(first.headers["server"] == "vpt-test")
+        #expect(first.headers["date"]?.hasSuffix(" GMT") == true)
+        #expect(first.headers["connection"] == nil)
+        try connection.send("GET /c HTTP/1.1\r\nhost: x\r\n\r\n")
+        #expect(try connection.readResponse().body == "GET /c ")
+        try await server.stop()
+    }
+
+    @Test func connectionCloseAndHTTP10AreHonoured() async throws {
+        let server = try await Self.start()
+        let closing = try RawConnection(port: server.port)
+        try closing.send("GET /x HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n")
+        let answer = try closing.readResponse()
+        #expect(answer.status == 200 && answer.headers["connection"] == "close")
+        #expect(try closing.peerClosed())
+
+        let old = try RawConnection(port: server.port)
+        try old.send("GET /y HTTP/1.0\r\n\r\n")
+        #expect(try old.readResponse().body == "GET /y ")
+        #expect(try old.peerClosed(), "HTTP/1.0 closes unless asked to keep the connection")
+
+        let kept = try RawConnection(port: server.port)
+        try kept.send("GET /z HTTP/1.0\r\nconnection: keep-alive\r\n\r\n")
+        #expect(try kept.readResponse().headers["connection"] == "keep-alive")
+        try kept.send("GET /z2 HTTP/1.0\r\nconnection: keep-alive\r\n\r\n")
+        #expect(try kept.readResponse().body == "GET /z2 ")
+        try await server.stop()
+    }
+
+    @Test(arguments: ["content-length: 40\r\n\r\n" + String(repeating: "a", count: 40), "transfer-encoding: chunked\r\n\r\n28\r\n" + String(repeating: "a", count: 40) + "\r\n0\r\n\r\n"])
+    func anOversizedBodyIsRefusedWith413AndNeverReachesTheRoute(_ rest: String) async throws {
+        let server = try await Self.start(maxBodyBytes: 16)
+        let connection = try RawConnection(port: server.port)
+        try connection.send("POST /ingest HTTP/1.1\r\nhost: x\r\n" + rest)
+        let answer = try connection.readResponse()
+        #expect(answer.status == 413)
+        #expect(answer.body.contains("larger than 16 bytes"), "\(answer.body)")
+        #expect(answer.headers["connection"] == "close")
+        #expect(try connection.peerClosed())
+        #expect(server.calls == 0)
+        try await server.stop()
+    }
+
+    @Test func expectContinueGetsAnInterimAnswerOrAnEarly413() async throws {
+        let server = try await Self.start(maxBodyBytes: 1024)
+        let connection = try RawConnection(port: server.port)
+        try connection.send("POST /e HTTP/1.1\r\nhost: x\r\ncontent-length: 2\r\nexpect: 100-continue\r\n\r\n")
+        #expect(try connection.readResponse().status == 100)
+        try connection.send("ok")
+        #expect(try connection.readResponse().body == "POST /e ok")
+
+        let large = try RawConnection(port: server.port)
+        try large.send("POST /e HTTP/1.1\r\nhost: x\r\ncontent-length: 5000\r\nexpect: 100-continue\r\n\r\n")
+        #expect(try large.readResponse().status == 413, "refused before the client sends the body")
+        try await server.stop()
+    }
+
+    @Test func aMalformedRequestGets400AndTheConnectionCloses() async throws {
+        let server = try await Self.start()
+        let connection = try RawConnection(port: server.port)
+        try connection.send("THIS IS NOT HTTP\r\n\r\n")
+        #expect(try connection.readResponse().status == 400)
+        #expect(try connection.peerClosed())
+        #expect(server.calls == 0)
+        try await server.stop()
+    }
+
+    @Test func shutdownFinishesTheResponseInFlightAndStopsListening() async throws {
+        let (entered, enteredContinuation) = AsyncStream.makeStream(of: Void.self)
+        let (release, releaseContinuation) = AsyncStream.makeStream(of: Void.self)
+        let server = try await Self.start { _ in
+            enteredContinuation.yield()
+            for await _ in release { break }
+            return .text("finished")
+        }
+        let connection = try RawConnection(port: server.port)
+        try connection.send("GET /slow HTTP/1.1\r\nhost: x\r\n\r\n")
+        var iterator = entered.makeAsyncIterator()
+        _ = await iterator.next()
+        server.task.cancel()  // shutdown starts while the route runs
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(throws: (any Error).self, "the listener is closed") { try RawConnection(port: server.port) }
+        releaseContinuation.yield()
+        let answer = try connection.readResponse()
+        #expect(answer.status == 200 && answer.body == "finished")
+        #expect(try connection.peerClosed(), "a quiescing server closes the connection after the response")
+        try await server.task.value
+    }
+
+    @Test func theControllerAnswersUnknownRoutesMethodsAndBodiesWithTheDocumentedErrors() async throws {
+        let fixture = try ControllerFixture()
+        let controller = fixture.controller
+        let server = try await Self.start(maxBodyBytes: JSONBody.maxRequestBytes) { await controller.respond(to: $0) }
+        let connection = try RawConnection(port: server.port)
+        let body = #"{"params": {"workspace_name": "ws", "feature_service_name": "svc", "join_key_map": {"id": "42"}}}"#
+        func post(_ path: String, _ body: String, key: String?) throws -> RawConnection.Response {
+            let auth = key.map { "authorization: Tecton-key \($0)\r\n" } ?? ""
+            try connection.send("POST \(path) HTTP/1.1\r\nhost: x\r\n\(auth)content-type: application/json\r\ncontent-length: \(body.utf8.count)\r\n\r\n\(body)")
+            return try connection.readResponse()
+        }
+        let served = try post("/api/v1/feature-service/get-features", body, key: fixture.key)
+        #expect(served.status == 200 && served.headers["content-type"] == "application/json")
+        #expect(served.body.contains(#""result":{"features":[2.5]}"#), "\(served.body)")
+
+        let anonymous = try post("/api/v1/feature-service/get-features", body, key: nil)
+        #expect(anonymous.status == 401 && anonymous.body.contains(#""code":"UNAUTHENTICATED""#))
+        let notJSON = try post("/api/v1/feature-service/get-features", "{nope", key: fixture.key)
+        #expect(notJSON.status == 400 && notJSON.body.contains("not valid JSON"))
+        let unknown = try post("/api/v1/feature-service/nothing", body, key: fixture.key)
+        #expect(unknown.status == 404 && unknown.body.contains(#""code":"NOT_FOUND""#))
+        try connection.send("GET /ingest HTTP/1.1\r\nhost: x\r\n\r\n")
+        let wrongMethod = try connection.readResponse()
+        #expect(wrongMethod.status == 405 && wrongMethod.headers["allow"] == "POST")
+
+        try connection.send("GET /metrics HTTP/1.1\r\nhost: x\r\n\r\n")
+        let metrics = try connection.readResponse().body
+        #expect(metrics.contains(#"http_server_requests_total{route="/api/v1/feature-service/get-features",status="200"} 1"#))
+        #expect(metrics.contains(#"http_server_requests_total{route="/api/v1/feature-service/get-features",status="401"} 1"#))
+        #expect(metrics.contains(#"http_server_requests_total{route="unmatched",status="404"} 1"#), "\(metrics)")
+        #expect(metrics.contains(#"http_server_requests_total{route="/ingest",status="405"} 1"#))
+        try await server.stop()
+    }
+}
+
+/// A data plane controller over an in-memory store holding `v.a = 2.5` for entity 42, and a
+/// consumer key for workspace `ws`.
+struct ControllerFixture {
+    let key: String
+    let controller: DataPlaneController
+
+    init() throws {
+        let repo = FeatureRepo(
+            entities: [EntityDefinition(name: "u", joinKeys: [TypedField(name: "id", type: .int64)])],
+            pushSources: [
+                PushSourceDefinition(
+                    name: "s", schema: [TypedField(name: "id", type: .int64), TypedField(name: "a", type: .float64), TypedField(name: "ts", type: .string)],
+                    timestampField: "ts")
+            ],
+            featureViews: [FeatureViewDefinition(name: "v", entities: ["u"], source: "s", features: [TypedField(name: "a", type: .float64)], ttlSeconds: 3600)],
+            featureServices: [FeatureServiceDefinition(name: "svc", featureViews: ["v"])])
+        let (_, key) = APIKeyFormat.generate(tenant: "t")
+        let access = AccessList(tenant: "t")
+        access.update(
+            ControlPlaneSnapshot(
+                version: 1, principals: [PrincipalAccess(serviceAccount: "x", keyHashes: [APIKeyFormat.hash(key)], roles: ["ws": "consumer"])],
+                repos: ["ws": repo]))
+        let store = MemoryStore()
+        _ = try store.write([
+            OnlineRecord(
+                workspace: "ws", featureView: "v", joinKeys: [("id", .int64(42))], features: [("a", .float64(2.5))],
+                eventTimeMicros: Int64(Date().timeIntervalSince1970 * 1e6), writeTimeMicros: 1)
+        ])
+        let metrics = RequestMetrics()
+        self.key = key
+        controller = DataPlaneController(
+            features: FeatureServer(access: access, store: store, cache: nil, metrics: metrics),
+            ingest: IngestService(access: access, store: store, cache: nil, offlineLog: nil, metrics: metrics), metrics: metrics)
+    }
+}
