@@ -42,16 +42,23 @@ public struct IngestService: Sendable {
         return nil
     }
 
-    static func eventMicros(_ value: JSONValue?) -> Int64? {
-        if let s = value?.stringValue {
+    /// Event times of one request: RFC 3339 (read by `RFC3339`; other ISO-8601 forms through
+    /// Foundation, whose formatters are made once per request) or int64 microseconds.
+    final class EventTimes {
+        private lazy var fractional: ISO8601DateFormatter = {
             let formatter = ISO8601DateFormatter()
             formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-            if let date = formatter.date(from: s) ?? ISO8601DateFormatter().date(from: s) {
-                return Int64((date.timeIntervalSince1970 * 1_000_000).rounded())
+            return formatter
+        }()
+        private lazy var whole = ISO8601DateFormatter()
+
+        func micros(_ value: JSONValue?) -> Int64? {
+            if let s = value?.stringValue {
+                if let micros = RFC3339.micros(s) ?? Int64(s) { return micros }
+                return (fractional.date(from: s) ?? whole.date(from: s)).map { Int64(($0.timeIntervalSince1970 * 1_000_000).rounded()) }
             }
-            return Int64(s)
+            return value?.int64Value
         }
-        return value?.int64Value
     }
 
     public func ingest(body: [String: JSONValue], key: String?, now: Date = Date()) throws -> [String: Any] {
@@ -65,6 +72,7 @@ public struct IngestService: Sendable {
         }
         var accepted: [Accepted] = []
         var invalid: [InvalidRecord] = []
+        let eventTimes = EventTimes()
         for (sourceName, rawList) in sources.sorted(by: { $0.key < $1.key }) {
             guard let source = repo.pushSources.first(where: { $0.name == sourceName }) else {
                 invalid.append(InvalidRecord(source: sourceName, problems: ["push source '\(sourceName)' does not exist in workspace '\(workspace)'"]))
@@ -74,6 +82,7 @@ public struct IngestService: Sendable {
                 invalid.append(InvalidRecord(source: sourceName, problems: ["records.\(sourceName) must be a list"]))
                 continue
             }
+            let schemaNames = Set(source.schema.map(\.name))
             for (index, item) in list.enumerated() {
                 guard let record = item.objectValue?["record"]?.objectValue else {
                     invalid.append(InvalidRecord(source: sourceName, index: index, problems: ["each entry must be {\"record\": {...}}"]))
@@ -90,10 +99,10 @@ public struct IngestService: Sendable {
                         problems.append("field '\(field.name)' must be \(field.type.rawValue)")
                     }
                 }
-                for name in record.keys where !source.schema.contains(where: { $0.name == name }) {
+                for name in record.keys.filter({ !schemaNames.contains($0) }).sorted() {
                     problems.append("field '\(name)' is not in the schema of '\(sourceName)'")
                 }
-                let event = Self.eventMicros(record[source.timestampField])
+                let event = eventTimes.micros(record[source.timestampField])
                 if record[source.timestampField] != nil, event == nil {
                     problems.append("field '\(source.timestampField)' must be an ISO-8601 time or int64 microseconds")
                 }
@@ -169,25 +178,60 @@ public final class OfflineLog: @unchecked Sendable {
     func append(workspace: String, records: [(String, [String: FeatureValue], Int64)], writeMicros: Int64) throws {
         guard !records.isEmpty else { return }
         let day = ISO8601DateFormatter.string(from: Date(timeIntervalSince1970: Double(writeMicros) / 1e6), timeZone: TimeZone(identifier: "UTC")!, formatOptions: [.withFullDate])
-        var bySource: [String: [String]] = [:]
+        // Each line is one JSON object with sorted keys: the record's fields and three of ours
+        // (a field of the same name wins). Every accepted record of a source has the same fields,
+        // so the key order is sorted once per source; a record with other fields gets its own.
+        var bySource: [String: [UInt8]] = [:]
+        var orders: [String: [String]] = [:]
+        let written = String(writeMicros)
         for (source, fields, event) in records {
-            var line: [String: Any] = ["_event_time_micros": String(event), "_write_time_micros": String(writeMicros), "_workspace": workspace]
-            for (name, value) in fields { line[name] = value }
-            bySource[source, default: []].append(String(decoding: JSONWriter.encode(line), as: UTF8.self))
+            let meta = ["_event_time_micros": String(event), "_write_time_micros": written, "_workspace": workspace]
+            var line = bySource.removeValue(forKey: source) ?? []  // not a copy: appends stay in place
+            let mark = line.count
+            if let order = orders[source], Self.writeLine(fields, meta, order: order, to: &line) {
+                bySource[source] = line
+                continue
+            }
+            line.removeSubrange(mark...)
+            let order = Set(fields.keys).union(meta.keys).sorted()
+            orders[source] = order
+            _ = Self.writeLine(fields, meta, order: order, to: &line)
+            bySource[source] = line
         }
         try lock.withLock {
-            for (source, lines) in bySource {
+            for (source, bytes) in bySource {
                 let dir = root.appendingPathComponent("ingest/\(workspace)/\(source)")
                 try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
                 let file = dir.appendingPathComponent("\(day).jsonl")
                 let fd = open(file.path, O_WRONLY | O_CREAT | O_APPEND, 0o600)
                 guard fd >= 0 else { throw APIError(.internalServerError, "cannot append to the offline log") }
                 defer { close(fd) }
-                let bytes = Array((lines.joined(separator: "\n") + "\n").utf8)
                 guard write(fd, bytes, bytes.count) == bytes.count, fsync(fd) == 0 else {
                     throw APIError(.internalServerError, "cannot append to the offline log")
                 }
             }
         }
+    }
+
+    /// Writes `{"key": value, …}\n` in `order`; false (with a partial line) when `order` is not
+    /// exactly the record's keys.
+    private static func writeLine(_ fields: [String: FeatureValue], _ meta: [String: String], order: [String], to line: inout [UInt8]) -> Bool {
+        var fromFields = 0
+        line.append(UInt8(ascii: "{"))
+        for (index, key) in order.enumerated() {
+            if index > 0 { line.append(UInt8(ascii: ",")) }
+            JSONWriter.writeString(key, to: &line)
+            line.append(UInt8(ascii: ":"))
+            if let value = fields[key] {
+                JSONWriter.writeFeature(value, to: &line)
+                fromFields += 1
+            } else if let value = meta[key] {
+                JSONWriter.writeString(value, to: &line)
+            } else {
+                return false
+            }
+        }
+        line.append(contentsOf: "}\n".utf8)
+        return fromFields == fields.count
     }
 }
