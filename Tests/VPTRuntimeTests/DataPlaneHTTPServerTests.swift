@@ -159,6 +159,30 @@ import VPTTestSupport
         try await server.task.value
     }
 
+    /// Routes run on the connection's event loop, so a cooperative pool held by blocking work (as a
+    /// busy test process has it) does not hold up answers.
+    @Test func routesRunOnTheConnectionsLoopWhileTheCooperativePoolIsHeld() async throws {
+        let server = try await Self.start()
+        let width = ProcessInfo.processInfo.activeProcessorCount
+        let started = Counter()
+        let finished = Counter()
+        let blockers = (0..<width).map { _ in
+            Task.detached {
+                started.value.withLock { $0 += 1 }
+                usleep(4_000_000)  // blocks a cooperative thread on purpose
+                finished.value.withLock { $0 += 1 }
+            }
+        }
+        for _ in 0..<200 where started.value.withLock({ $0 }) < width { usleep(10_000) }
+        #expect(started.value.withLock { $0 } == width, "every cooperative thread is held")
+        let connection = try RawConnection(port: server.port)
+        try connection.send("GET /during HTTP/1.1\r\nhost: x\r\n\r\n")
+        #expect(try connection.readResponse().body == "GET /during ")
+        #expect(finished.value.withLock { $0 } == 0, "answered while the pool was still held")
+        for blocker in blockers { await blocker.value }
+        try await server.stop()
+    }
+
     @Test func theControllerAnswersUnknownRoutesMethodsAndBodiesWithTheDocumentedErrors() async throws {
         let fixture = try ControllerFixture()
         let controller = fixture.controller

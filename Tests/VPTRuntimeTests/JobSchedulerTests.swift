@@ -255,7 +255,7 @@ import VPTTestSupport
 
         // Rift off: no job is planned, and triggers are refused.
         let (off, _) = try await self.scheduler(
-            try store, try runner(Self.succeed), nil, settings: RiftConfig(enabled: false, region: "eu-west-1"))
+            store, try runner(Self.succeed), nil, settings: RiftConfig(enabled: false, region: "eu-west-1"))
         await #expect(throws: JobScheduler.Failure.self) { try await off.trigger(workspace: "prod", featureView: "spend", start: nil, end: nil, now: now) }
     }
 

@@ -50,6 +50,9 @@ public struct DataPlaneHTTPServer: Service {
         let group = MultiThreadedEventLoopGroup.singleton
         let sslContext = try tls.map { try NIOSSLContext(configuration: $0) }
         let quiesce = ServerQuiescingHelper(group: group)
+        // Is NIO the global executor (as `vpt-runtime data-plane` makes it)? Then a plain task
+        // started on a loop runs on that loop; otherwise routes ask for the loop explicitly.
+        let globalIsEventLoop = await Task.detached { MultiThreadedEventLoopGroup.currentEventLoop != nil }.value
         let (respond, serverName, idleTimeout, maxBodyBytes) = (self.respond, self.serverName, self.idleTimeout, self.maxBodyBytes)
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
@@ -66,7 +69,8 @@ public struct DataPlaneHTTPServer: Service {
                     if let sslContext { try pipeline.addHandler(NIOSSLServerHandler(context: sslContext)) }
                     try pipeline.addHandler(IdleStateHandler(readTimeout: idleTimeout))
                     try pipeline.configureHTTPServerPipeline(withErrorHandling: true)
-                    try pipeline.addHandler(DataPlaneHTTPHandler(maxBodyBytes: maxBodyBytes, serverName: serverName, respond: respond))
+                    try pipeline.addHandler(DataPlaneHTTPHandler(
+                            maxBodyBytes: maxBodyBytes, serverName: serverName, routesNeedLoopPreference: !globalIsEventLoop, respond: respond))
                 }
             }
             .bind(host: host, port: port).get()
