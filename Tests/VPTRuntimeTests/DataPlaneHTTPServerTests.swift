@@ -39,7 +39,9 @@ import VPTTestSupport
     }
 
     /// Starts a server whose route echoes `METHOD PATH BODY` (or answers `respond`), on a free port.
-    static func start(maxBodyBytes: Int = 1024, respond: DataPlaneHTTPServer.Responder? = nil) async throws -> Running {
+    static func start(
+        maxBodyBytes: Int = 1024, idleTimeout: TimeAmount = .seconds(300), respond: DataPlaneHTTPServer.Responder? = nil
+    ) async throws -> Running {
         let counter = Counter()
         let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
         let echo: DataPlaneHTTPServer.Responder = { request in
@@ -47,7 +49,7 @@ import VPTTestSupport
         }
         let route = respond ?? echo
         let server = DataPlaneHTTPServer(
-            port: 0, serverName: "vpt-test", maxBodyBytes: maxBodyBytes, logger: Logger(label: "test"),
+            port: 0, serverName: "vpt-test", idleTimeout: idleTimeout, maxBodyBytes: maxBodyBytes, logger: Logger(label: "test"),
             onListening: { continuation.yield($0) }
         ) { request in
             counter.value.withLock { $0 += 1 }
@@ -124,6 +126,21 @@ import VPTTestSupport
         let large = try RawConnection(port: server.port)
         try large.send("POST /e HTTP/1.1\r\nhost: x\r\ncontent-length: 5000\r\nexpect: 100-continue\r\n\r\n")
         #expect(try large.readResponse().status == 413, "refused before the client sends the body")
+        try await server.stop()
+    }
+
+    @Test func anIdleConnectionIsClosedButOneWaitingOnItsRouteIsNot() async throws {
+        let server = try await Self.start(idleTimeout: .milliseconds(300)) { request in
+            if request.path == "/slow" { try? await Task.sleep(for: .milliseconds(900)) }
+            return .text("done \(request.path)")
+        }
+        let waiting = try RawConnection(port: server.port)
+        try waiting.send("GET /slow HTTP/1.1\r\nhost: x\r\n\r\n")
+        #expect(try waiting.readResponse().body == "done /slow", "three idle periods pass while the route runs")
+        let idle = try RawConnection(port: server.port)
+        try idle.send("GET /fast HTTP/1.1\r\nhost: x\r\n\r\n")
+        #expect(try idle.readResponse().body == "done /fast")
+        #expect(try idle.peerClosed(), "closed once idle past the timeout")
         try await server.stop()
     }
 
