@@ -49,3 +49,8 @@ public func runScript(_ arguments: [String]) throws {
     while waitpid(pid, &status, 0) < 0, errno == EINTR {}
     guard status == 0 else { throw CocoaError(.executableLoad) }
 }
+
+/// A file's permission bits, or nil when it cannot be read.
+public func fileMode(_ url: URL) -> Int? {
+    (try? FileManager.default.attributesOfItem(atPath: url.path)[.posixPermissions] as? Int) ?? nil
+}

@@ -35,17 +35,11 @@ import VPTTestSupport
                 {"_event_time_micros":"11","_workspace":"prod","_write_time_micros":"1795849200000000","list":["1",2.5],"user":"7"}
 
                 """)
-        #expect(SecureFileMode.of(clicks) == 0o600)
-        #expect(SecureFileMode.of(clicks.deletingLastPathComponent()) == 0o700)
+        #expect(fileMode(clicks) == 0o600)
+        #expect(fileMode(clicks.deletingLastPathComponent()) == 0o700)
 
         // A second request appends below the first.
         try log.append(workspace: "prod", records: [("views", ["user": .int64(8), "list": .array([])], 14)], writeMicros: write)
         #expect(try String(contentsOf: views, encoding: .utf8).split(separator: "\n").count == 2)
-    }
-}
-
-enum SecureFileMode {
-    static func of(_ url: URL) -> Int? {
-        (try? FileManager.default.attributesOfItem(atPath: url.path)[.posixPermissions] as? Int) ?? nil
     }
 }

@@ -20,7 +20,7 @@ import VPTTestSupport
         _ = try store()
         let again = try store()
         #expect(try again.appliedMigrations() == ["v1-fleet", "v2-value-key-index"])
-        #expect(SecureFilesMode.of(home.appendingPathComponent("state.db")) == 0o600)
+        #expect(fileMode(home.appendingPathComponent("state.db")) == 0o600)
     }
 
     @Test func autoTakesTheLowestFreeBlockAndReusesReleasedOnes() throws {
@@ -110,11 +110,5 @@ import VPTTestSupport
         _ = try TenantLock(home: home, tenant: "other", purpose: "independent")
         first = nil
         _ = try TenantLock(home: home, tenant: "acme", purpose: "after release")
-    }
-}
-
-enum SecureFilesMode {
-    static func of(_ url: URL) -> Int? {
-        (try? FileManager.default.attributesOfItem(atPath: url.path)[.posixPermissions] as? Int) ?? nil
     }
 }
