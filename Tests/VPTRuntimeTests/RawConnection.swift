@@ -24,7 +24,9 @@ final class RawConnection {
     private var pending: [UInt8] = []
 
     init(port: Int) throws {
-        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        // `self.fd` is set only once connected: a throwing init of a fully initialized class runs
+        // deinit, which would close the number a second time.
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var timeout = timeval(tv_sec: 5, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         var address = sockaddr_in()
@@ -39,6 +41,7 @@ final class RawConnection {
             close(fd)
             throw Failure.connect(code)
         }
+        self.fd = fd
     }
 
     deinit { close(fd) }
