@@ -153,6 +153,12 @@ def measure_all(targets, args, workdir):
         target.report()
 
 
+def redis_user(redis_port, workdir, tenant):
+    """The tenant's own ACL user on the benchmark's redis-server (infra/redis.sh user); its URL."""
+    return sh("bash", ROOT / "infra/redis.sh", "user", redis_port, pathlib.Path(workdir) / "redis", tenant,
+              pathlib.Path(workdir) / f"{tenant}.redis-password").strip()
+
+
 def vpt_tenants(args, home, workdir, redis_port):
     env = {**os.environ, "VPT_RUNTIME_BINARY": str(pathlib.Path(args.bin) / "vpt-runtime")}
     vpt = pathlib.Path(args.bin) / "vpt"
@@ -161,7 +167,9 @@ def vpt_tenants(args, home, workdir, redis_port):
     specs = {
         "sqlite": (ROOT / "examples/acme-eu.yaml").read_text().replace("name: acme-eu", "name: bench-sqlite"),
         "redis": (ROOT / "examples/globex-us.yaml").read_text().replace("name: globex-us", "name: bench-redis")
-        .replace("redis://127.0.0.1:6379/0", f"redis://127.0.0.1:{redis_port}/0").replace("    cidr: 10.42.0.0/20\n", ""),
+        .replace("redis://globex-us@127.0.0.1:6379/0", redis_user(redis_port, workdir, "bench-redis"))
+        .replace("/etc/vpt/globex-us/redis.password", str(pathlib.Path(workdir) / "bench-redis.redis-password"))
+        .replace("    cidr: 10.42.0.0/20\n", ""),
     }
     tenants = {}
     for store, spec in specs.items():
@@ -226,7 +234,9 @@ def feast_server(args, store, workdir, redis_port, port):
     repo = pathlib.Path(workdir) / f"feast-{store}"
     repo.mkdir()
     online = (f"online_store:\n  type: sqlite\n  path: {repo}/online.db\n" if store == "sqlite"
-              else f"online_store:\n  type: redis\n  connection_string: 127.0.0.1:{redis_port},db=1\n")
+              # Feast logs in as the server's admin, on a database of its own.
+              else f"online_store:\n  type: redis\n  connection_string: 127.0.0.1:{redis_port},db=1,username=admin,"
+                   f"password={(pathlib.Path(workdir) / 'redis/admin.password').read_text().strip()}\n")
     (repo / "feature_store.yaml").write_text(
         f"project: bench\nregistry: {repo}/registry.db\nprovider: local\n{online}offline_store:\n  type: file\nentity_key_serialization_version: 3\n")
     fields = ",\n    ".join(f'Field(name="{f}", dtype=Float64)' for f in FEATURES)

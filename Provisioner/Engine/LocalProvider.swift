@@ -16,12 +16,15 @@ public enum ProviderError: Error, CustomStringConvertible, Equatable {
     case missingOutput(String, String)
     case renderFailed(String)
     case unsupported(String)
+    /// A secret file the spec names cannot be used; `field` is the spec field that names it.
+    case unusableSecret(field: String, reason: String)
 
     public var description: String {
         switch self {
         case .missingOutput(let address, let key): "\(address) has no recorded \(key); run `vpt provision` again to recreate it"
         case .renderFailed(let reason): "the runtime config did not render to a valid document: \(reason)"
         case .unsupported(let what): "\(what) is not available on the local target"
+        case .unusableSecret(let field, let reason): "\(field): \(reason)"
         }
     }
 }

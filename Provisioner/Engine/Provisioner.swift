@@ -2,6 +2,7 @@ import VPTContract
 import Foundation
 import VPTLocalCloud
 import VPTModel
+import VPTOnlineStore
 import VPTState
 
 /// Result of `provision`.
@@ -62,6 +63,7 @@ public struct Provisioner: Sendable {
         let specHash = Hex.sha256(specJSON)
         let existing = try store.tenant(tenant)
         let peeked = try plan(tenant: tenant, spec: spec)
+        try preflight(spec)
         if peeked.isEmpty, let existing, existing.status == .ready {
             if existing.specHash != specHash {  // labels only: no resource changes
                 var record = existing
@@ -183,6 +185,16 @@ public struct Provisioner: Sendable {
     }
 
     /// Whether this fleet starts tenant processes (`vpt init --no-runtime` turns it off).
+    /// Files outside the spec that the local runtime will read, checked before anything changes. A
+    /// configuration-only fleet skips this: its runtime reads them where it runs (the runtime-secrets
+    /// Secret in Kubernetes).
+    func preflight(_ spec: TenantSpec) throws {
+        guard try runtimeEnabled(), let passwordFile = spec.customerAccount.onlineStore.passwordFile else { return }
+        do { try RedisOnlineStore.checkPasswordFile(passwordFile) } catch {
+            throw ProviderError.unusableSecret(field: "customerAccount.onlineStore.passwordFile", reason: "\(error)")
+        }
+    }
+
     public func runtimeEnabled() throws -> Bool { try store.setting("runtime") != "off" }
 
     /// Starts a provisioned tenant's processes (after `stop`, or a reboot) and waits until both are ready.

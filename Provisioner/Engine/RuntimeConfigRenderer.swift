@@ -12,6 +12,8 @@ struct RuntimeConfigRenderer {
     let secrets: [String: String]
     /// Where the control plane appends key events; default: the tenant's log in its vendor account.
     var auditLogFile: String? = nil
+    /// Where the runtime finds the Redis password; default: the file the spec names.
+    var onlineStorePasswordFile: String? = nil
 
     func render() throws -> String {
         let template = try MustacheTemplate(string: try Templates.text("runtime/runtime.json.mustache"))
@@ -37,7 +39,8 @@ struct RuntimeConfigRenderer {
         let customer = spec.customerAccount
         let online = StoreConfig(
             kind: customer.onlineStore.kind.rawValue, account: customer.accountId, region: customer.onlineStore.region,
-            location: graph.onlineStoreLocation, resource: graph.onlineStoreResource, namespace: "vpt:\(tenant):")
+            location: graph.onlineStoreLocation, resource: graph.onlineStoreResource, namespace: "vpt:\(tenant):",
+            passwordFile: customer.onlineStore.passwordFile.map { onlineStorePasswordFile ?? $0 })
         let offline = StoreConfig(
             kind: customer.offlineStore.kind.rawValue, account: customer.accountId, region: customer.offlineStore.region,
             location: graph.offlineStoreLocation, resource: graph.offlineStoreResource, namespace: tenant)

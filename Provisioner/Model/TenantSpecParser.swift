@@ -104,7 +104,8 @@ public enum TenantSpecParser {
         if let m = r.mapping("onlineStore", required: false) {
             online = OnlineStoreSpec(
                 kind: m.choice("kind", default: OnlineStoreKind.sqlite) ?? .sqlite,
-                region: m.string("region", default: region), endpoint: m.optionalString("endpoint"))
+                region: m.string("region", default: region), endpoint: m.optionalString("endpoint"),
+                passwordFile: m.optionalString("passwordFile"))
             m.finish()
         }
         var offline = OfflineStoreSpec(kind: .local, region: region)

@@ -1,3 +1,4 @@
+import Foundation
 import VPTContract
 
 /// The semantic rules of a tenant spec; each violation names the field, the value and the rule.
@@ -89,18 +90,36 @@ struct TenantSpecValidator {
         switch online.kind {
         case .redis:
             let endpoint = online.endpoint ?? ""
+            let url = URLComponents(string: endpoint)
+            // A password typed into the URL is refused below, and never echoed in the message.
+            var shown = endpoint
+            if url?.password != nil, var redacted = url {
+                redacted.password = "***"
+                shown = redacted.string ?? "redis://***"
+            }
             check(
-                "\(p).onlineStore.endpoint", endpoint,
-                (endpoint.hasPrefix("redis://") || endpoint.hasPrefix("rediss://")) && endpoint.count > 10,
-                "is required for a redis online store, as redis://HOST:PORT[/DB]")
-        case .sqlite:
-            if let endpoint = online.endpoint {
+                "\(p).onlineStore.endpoint", shown,
+                url?.scheme == "redis" && url?.host?.isEmpty == false && url?.port != nil,
+                "is required for a redis online store, as redis://[USER@]HOST:PORT[/DB] (rediss:// TLS endpoints are not supported yet)")
+            check(
+                "\(p).onlineStore.endpoint", shown, url?.password == nil,
+                "must not carry a password; put it in a file and name that file in onlineStore.passwordFile")
+            let passwordFile = online.passwordFile ?? ""
+            check(
+                "\(p).onlineStore.passwordFile", passwordFile, passwordFile.hasPrefix("/") && !passwordFile.contains("\0"),
+                "is required for a redis online store: the absolute path of a file (mode 0600) with the password of the tenant's Redis ACL user")
+        case .sqlite, .dynamodb:
+            if online.kind == .sqlite, let endpoint = online.endpoint {
                 check("\(p).onlineStore.endpoint", endpoint, false, "is not used by a sqlite online store; remove it")
             }
-        case .dynamodb:
-            check(
-                "\(p).onlineStore.kind", online.kind.rawValue, spec.vendorAccount.provider == .aws,
-                "needs vendorAccount.provider 'aws'; the local target offers sqlite and redis")
+            if let passwordFile = online.passwordFile {
+                check("\(p).onlineStore.passwordFile", passwordFile, false, "is only used by a redis online store; remove it")
+            }
+            if online.kind == .dynamodb {
+                check(
+                    "\(p).onlineStore.kind", online.kind.rawValue, spec.vendorAccount.provider == .aws,
+                    "needs vendorAccount.provider 'aws'; the local target offers sqlite and redis")
+            }
         }
         let offline = c.offlineStore
         switch offline.kind {

@@ -117,14 +117,20 @@ public struct StoreConfig: Codable, Sendable, Equatable {
     public var resource: String
     /// Key prefix (redis) or table name, isolating the tenant inside a shared engine.
     public var namespace: String
+    /// Redis: the file (0600) holding the password of the endpoint's ACL user; absent for stores
+    /// that the cross-account session alone opens.
+    public var passwordFile: String?
 
-    public init(kind: String, account: String, region: String, location: String, resource: String, namespace: String) {
+    public init(
+        kind: String, account: String, region: String, location: String, resource: String, namespace: String, passwordFile: String? = nil
+    ) {
         self.kind = kind
         self.account = account
         self.region = region
         self.location = location
         self.resource = resource
         self.namespace = namespace
+        self.passwordFile = passwordFile
     }
 }
 

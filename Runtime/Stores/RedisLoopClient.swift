@@ -10,9 +10,7 @@ import NIOPosix
 /// A connection that fails, closes, or leaves a reply unanswered for `timeout` fails every read
 /// waiting on it; the next read connects again.
 final class RedisLoopClients: @unchecked Sendable {
-    private let host: String
-    private let port: Int
-    private let database: String
+    private let endpoint: RedisEndpoint
     private let group: any EventLoopGroup
     private let lock = NSLock()
     private var clients: [ObjectIdentifier: RedisLoopClient] = [:]
@@ -20,12 +18,10 @@ final class RedisLoopClients: @unchecked Sendable {
     let timeout: TimeAmount
 
     init(
-        host: String, port: Int, database: String, timeout: TimeAmount = .seconds(5),
+        endpoint: RedisEndpoint, timeout: TimeAmount = .seconds(5),
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) {
-        self.host = host
-        self.port = port
-        self.database = database
+        self.endpoint = endpoint
         self.timeout = timeout
         self.group = group
     }
@@ -45,7 +41,7 @@ final class RedisLoopClients: @unchecked Sendable {
     private func client(for loop: any EventLoop) -> RedisLoopClient {
         lock.withLock {
             if let client = clients[ObjectIdentifier(loop)] { return client }
-            let client = RedisLoopClient(loop: loop, host: host, port: port, database: database, timeout: timeout)
+            let client = RedisLoopClient(loop: loop, endpoint: endpoint, timeout: timeout)
             clients[ObjectIdentifier(loop)] = client
             return client
         }
@@ -55,9 +51,7 @@ final class RedisLoopClients: @unchecked Sendable {
 /// One event loop's connection. All state is touched on `loop` only.
 final class RedisLoopClient: @unchecked Sendable {
     let loop: any EventLoop
-    private let host: String
-    private let port: Int
-    private let database: String
+    private let endpoint: RedisEndpoint
     private let timeout: TimeAmount
     private var channel: (any Channel)?
     private var connecting: EventLoopFuture<any Channel>?
@@ -68,11 +62,9 @@ final class RedisLoopClient: @unchecked Sendable {
     /// this pass go out in one write (and reach redis-server as one read), not one syscall each.
     private var flushQueued = false
 
-    init(loop: any EventLoop, host: String, port: Int, database: String, timeout: TimeAmount) {
+    init(loop: any EventLoop, endpoint: RedisEndpoint, timeout: TimeAmount) {
         self.loop = loop
-        self.host = host
-        self.port = port
-        self.database = database
+        self.endpoint = endpoint
         self.timeout = timeout
     }
 
@@ -115,10 +107,11 @@ final class RedisLoopClient: @unchecked Sendable {
         }
     }
 
-    /// One connection attempt shared by the reads that arrive while it is under way; SELECT goes
-    /// first on the new connection.
+    /// One connection attempt shared by the reads that arrive while it is under way; the handshake
+    /// (AUTH, SELECT) goes first on the new connection.
     private func connect() -> EventLoopFuture<any Channel> {
         if let connecting { return connecting }
+        let endpoint = endpoint
         let future = ClientBootstrap(group: loop)
             .connectTimeout(Self.connectTimeout)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
@@ -128,23 +121,26 @@ final class RedisLoopClient: @unchecked Sendable {
                         ByteToMessageHandler(RESPReplyDecoder()), RedisReplyHandler(client: self))
                 }
             }
-            .connect(host: host, port: port)
+            .connect(host: endpoint.host, port: endpoint.port)
             .flatMap { [self] channel -> EventLoopFuture<any Channel> in
                 self.channel = channel
                 startWatchdog()
-                let selected = loop.makePromise(of: RESPValue.self)
-                write([Array("SELECT".utf8), Array(database.utf8)], selected, on: channel)
-                return selected.futureResult.flatMapThrowing { reply in
-                    if case .error(let message) = reply {
+                let replies = endpoint.handshake.map { command in
+                    let reply = loop.makePromise(of: RESPValue.self)
+                    write(command, reply, on: channel)
+                    return reply.futureResult
+                }
+                return EventLoopFuture.whenAllSucceed(replies, on: loop).flatMapThrowing { replies in
+                    for case .error(let message) in replies {
                         channel.close(promise: nil)
-                        throw RedisConnection.Failure.server(message)
+                        throw RedisEndpoint.handshakeFailure(message, endpoint: endpoint)
                     }
                     return channel
                 }
             }
             .flatMapErrorThrowing { error in
-                if let failure = error as? RedisConnection.Failure { throw failure }
-                throw RedisConnection.Failure.connect("\(self.host):\(self.port): \(error)")
+                if error is RedisConnection.Failure || error is OnlineStoreError { throw error }
+                throw RedisConnection.Failure.connect("\(endpoint.host):\(endpoint.port): \(error)")
             }
         connecting = future
         future.whenComplete { [self] _ in connecting = nil }

@@ -16,9 +16,7 @@ public final class RedisOnlineStore: @unchecked Sendable {
     private var idle: [RedisConnection] = []
     private var open = 0
     private let available = NSCondition()
-    private let host: String
-    private let port: Int
-    private let database: String
+    private let endpoint: RedisEndpoint
     static let maxConnections = 8
     /// The serving path's reads, on the data plane's event loops (see RedisLoopClients).
     private let loopClients: RedisLoopClients
@@ -39,25 +37,27 @@ public final class RedisOnlineStore: @unchecked Sendable {
     public init(config: StoreConfig, allowedRegions: [String], session: SessionCredential, sts: LocalSTS, write: Bool, now: Date = Date()) throws {
         try StoreAccess.check(
             config, kind: "redis", allowedRegions: allowedRegions, session: session, sts: sts, write: write, object: "redis", now: now)
-        guard let url = URLComponents(string: config.location), url.scheme == "redis", let host = url.host, let port = url.port else {
-            throw OnlineStoreError.accessDenied("the redis endpoint must be redis://HOST:PORT[/DB]")
-        }
-        let database = url.path.split(separator: "/").first.map(String.init) ?? "0"
+        let endpoint = try RedisEndpoint(config: config)
         self.config = config
-        self.host = host
-        self.port = port
-        self.database = database
-        let first = try Self.connect(host, port, database)
+        self.endpoint = endpoint
+        let first = try Self.connect(endpoint)
         idle = [first]
         open = 1
-        loopClients = RedisLoopClients(host: host, port: port, database: database)
+        loopClients = RedisLoopClients(endpoint: endpoint)
     }
 
-    private func connect() throws -> RedisConnection { try Self.connect(host, port, database) }
+    private func connect() throws -> RedisConnection { try Self.connect(endpoint) }
 
-    private static func connect(_ host: String, _ port: Int, _ database: String) throws -> RedisConnection {
-        let connection = try RedisConnection(host: host, port: port)
-        _ = try connection.command([Array("SELECT".utf8), Array(database.utf8)])
+    /// Throws, naming the rule, when `path` cannot serve as a Redis password file (missing, readable
+    /// by others, empty). The password itself is read and dropped.
+    public static func checkPasswordFile(_ path: String) throws { _ = try RedisEndpoint.readPassword(path) }
+
+    /// A new connection, logged in and on the endpoint's database.
+    private static func connect(_ endpoint: RedisEndpoint) throws -> RedisConnection {
+        let connection = try RedisConnection(host: endpoint.host, port: endpoint.port)
+        for reply in try connection.pipeline(endpoint.handshake) {
+            if case .error(let message) = reply { throw RedisEndpoint.handshakeFailure(message, endpoint: endpoint) }
+        }
         return connection
     }
 
@@ -136,29 +136,10 @@ public final class RedisOnlineStore: @unchecked Sendable {
         }
     }
 
-    /// Up to `limit` stored values of this tenant's namespace, for audits (SCAN, then one MGET).
-    public func sample(limit: Int) throws -> [StoredFeatures] {
-        let pattern = Array("\(config.namespace)*".utf8)
-        var cursor = Array("0".utf8)
-        var keys: [[UInt8]] = []
-        repeat {
-            let reply = try withConnection {
-                try $0.command([Array("SCAN".utf8), cursor, Array("MATCH".utf8), pattern, Array("COUNT".utf8), Array("500".utf8)])
-            }
-            guard case .array(let parts?) = reply, parts.count == 2, case .bulk(let next?) = parts[0], case .array(let found?) = parts[1] else {
-                throw RedisConnection.Failure.protocolError("SCAN returned \(reply)")
-            }
-            for item in found { if case .bulk(let key?) = item { keys.append(key) } }
-            cursor = next
-        } while cursor != Array("0".utf8) && keys.count < limit
-        keys = Array(keys.prefix(limit))
-        guard !keys.isEmpty else { return [] }
-        guard case .array(let items?) = try withConnection({ try $0.command([Array("MGET".utf8)] + keys) }) else {
-            throw RedisConnection.Failure.protocolError("MGET returned no array")
-        }
-        return try items.compactMap { item in
-            guard case .bulk(let bytes?) = item else { return nil }
-            return try StoredFeatures(encoded: bytes)
-        }
+    /// One read inside the tenant's namespace, for health checks: it proves the login and the key
+    /// permission. Tenants' ACL users cannot SCAN (SCAN would list other tenants' key names on a
+    /// shared server), so there is no listing to sample from; the read finds nothing or a value.
+    public func probe() throws {
+        _ = try withConnection { try $0.command([Array("GET".utf8), Array("\(config.namespace)health-probe".utf8)]) }
     }
 }

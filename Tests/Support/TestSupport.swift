@@ -42,9 +42,17 @@ public func runScript(_ arguments: [String]) throws {
     defer { posix_spawn_file_actions_destroy(&actions) }
     posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
     for fd in 3..<Int32(1024) where fcntl(fd, F_GETFD) != -1 { posix_spawn_file_actions_addclose(&actions, fd) }
+    // The script and what it starts (redis-server) get an empty signal mask, not the test runner's.
+    var attributes = posix_spawnattr_t()
+    posix_spawnattr_init(&attributes)
+    defer { posix_spawnattr_destroy(&attributes) }
+    var none = sigset_t()
+    sigemptyset(&none)
+    posix_spawnattr_setsigmask(&attributes, &none)
+    posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK))
     let argv = arguments.map { strdup($0) } + [nil]
     defer { argv.forEach { free($0) } }
-    guard posix_spawnp(&pid, arguments[0], &actions, nil, argv, environ) == 0 else { throw CocoaError(.executableLoad) }
+    guard posix_spawnp(&pid, arguments[0], &actions, &attributes, argv, environ) == 0 else { throw CocoaError(.executableLoad) }
     var status: Int32 = 0
     while waitpid(pid, &status, 0) < 0, errno == EINTR {}
     guard status == 0 else { throw CocoaError(.executableLoad) }

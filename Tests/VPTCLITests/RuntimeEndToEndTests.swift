@@ -254,24 +254,32 @@ import VPTTestSupport
 
     @Test func aRedisBackedTenantServesThroughRedis() throws {
         let home = temporaryDirectory("e2e-redis")
-        let redisPort = 30_000 + Int.random(in: 0..<9_000)
-        let script = repositoryRoot.appendingPathComponent("infra/redis.sh").path
-        try runScript(["bash", script, "start", String(redisPort), home.appendingPathComponent("redis").path])
-        defer { try? runScript(["bash", script, "stop", String(redisPort)]) }
+        let redis = try LocalRedis.start()
+        defer { redis.stop() }
         let base = 56_000 + Int.random(in: 0..<90) * 100
         #expect(try vpt(["init", "--port-range", "\(base)-\(base + 99)"], home: home).status == 0)
-        let spec = try String(contentsOfFile: examplePath("globex-us.yaml"), encoding: .utf8)
-            .replacingOccurrences(of: "redis://127.0.0.1:6379/0", with: "redis://127.0.0.1:\(redisPort)/0")
+        let spec = try redis.point(try String(contentsOfFile: examplePath("globex-us.yaml"), encoding: .utf8), at: "globex-us")
         let file = home.appendingPathComponent("globex.yaml")
         try spec.write(to: file, atomically: true, encoding: .utf8)
         defer { _ = try? vpt(["tenant", "stop", "globex-us"], home: home) }
+        // A password file others can read is refused as bad input before anything is created.
+        let passwordFile = redis.passwordFile("globex-us")
+        chmod(passwordFile, 0o644)
+        let loose = try vpt(["provision", "tenant", "globex-us", "-f", file.path], home: home)
+        #expect(loose.status == 65)
+        #expect(loose.stderr.contains("customerAccount.onlineStore.passwordFile: the online store cannot be opened: the redis password file"))
+        #expect(loose.stderr.contains("must be readable by its owner only (mode 0600); it is 644"))
+        #expect(!FileManager.default.fileExists(atPath: home.appendingPathComponent("tenants/globex-us").path))
+        chmod(passwordFile, 0o600)
         let result = try vpt(["provision", "tenant", "globex-us", "-f", file.path], home: home)
         #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
         #expect(result.stdout.contains("Smoke test: a feature read"))
-        // The smoke test's value went through Redis, under the tenant's namespace.
+        // The smoke test's value went through Redis, under the tenant's namespace (listed as the
+        // server's admin: the tenant's own user may not list keys).
         let cli = Process()
         cli.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        cli.arguments = ["redis-cli", "-p", String(redisPort), "--scan", "--pattern", "vpt:globex-us:*"]
+        cli.arguments = ["redis-cli", "-p", String(redis.port), "--user", "admin", "--scan", "--pattern", "vpt:globex-us:*"]
+        cli.environment = ["REDISCLI_AUTH": try redis.adminPassword(), "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"]
         let out = Pipe()
         cli.standardOutput = out
         try cli.run()

@@ -162,7 +162,28 @@ func issues(_ yaml: String, fleet: FleetContext = .empty) -> [SpecIssue] {
               - {serviceAccount: a, workspace: prod, role: owner}
             """)
         #expect(found.contains { $0.path == "customerAccount.onlineStore.endpoint" })
+        #expect(found.contains { $0.path == "customerAccount.onlineStore.passwordFile" && $0.rule.contains("is required for a redis online store") })
         #expect(found.contains { $0.path == "principals[1].serviceAccount" && $0.rule.contains("already has a role") })
+    }
+
+    /// The Redis login: a user in the URL, the password only in a file; a password typed into the URL
+    /// is refused without being echoed, and a sqlite store takes no password file.
+    @Test func redisPasswordsLiveInAFileNeverInTheSpec() throws {
+        let base = try example("globex-us.yaml")
+        #expect(try TenantSpecParser.parse(yaml: base).customerAccount.onlineStore.passwordFile == "/etc/vpt/globex-us/redis.password")
+        let inline = issues(base.replacingOccurrences(of: "redis://globex-us@", with: "redis://globex-us:hunter2secret@"))
+        #expect(inline.map(\.path) == ["customerAccount.onlineStore.endpoint"])
+        #expect(inline.first?.rule.contains("must not carry a password") == true)
+        #expect(!inline.map(\.description).joined().contains("hunter2secret"))
+        let relative = issues(base.replacingOccurrences(of: "passwordFile: /etc/vpt/", with: "passwordFile: etc/vpt/"))
+        #expect(relative.map(\.path) == ["customerAccount.onlineStore.passwordFile"])
+        let tls = issues(base.replacingOccurrences(of: "redis://globex-us@", with: "rediss://globex-us@"))
+        #expect(tls.first?.rule.contains("rediss:// TLS endpoints are not supported yet") == true)
+        let sqlite = issues(try example("acme-eu.yaml") + "\n")
+        #expect(sqlite.isEmpty)
+        let withPassword = issues(
+            try example("acme-eu.yaml").replacingOccurrences(of: "customerAccount:\n", with: "customerAccount:\n  onlineStore: {kind: sqlite, region: eu-west-1, passwordFile: /etc/p}\n"))
+        #expect(withPassword.contains { $0.path == "customerAccount.onlineStore.passwordFile" && $0.rule == "is only used by a redis online store; remove it" })
     }
 
     @Test func riftSettingsParseAreRangeCheckedAndDefaultInOlderState() throws {

@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import Testing
+import VPTContract
 @testable import VPTOnlineStore
 
 #if canImport(Glibc)
@@ -22,6 +23,10 @@ import Testing
         }
         try #require(bound, "cannot listen on loopback")
         return (fd, Int(UInt16(bigEndian: address.sin_port)))
+    }
+
+    func endpoint(_ port: Int) throws -> RedisEndpoint {
+        try RedisEndpoint(config: StoreConfig(kind: "redis", account: "1", region: "r", location: "redis://127.0.0.1:\(port)/0", resource: "x", namespace: "vpt:t:"))
     }
 
     struct StillWaiting: Error {}
@@ -52,7 +57,7 @@ import Testing
     @Test func aServerThatNeverAnswersFailsTheReadAndTheNextReadTriesAgain() async throws {
         let (fd, port) = try silentListener()
         defer { close(fd) }
-        let clients = RedisLoopClients(host: "127.0.0.1", port: port, database: "0", timeout: .milliseconds(200))
+        let clients = RedisLoopClients(endpoint: try endpoint(port), timeout: .milliseconds(200))
         for attempt in 0..<2 {
             let result = await outcome(within: 20) { try await clients.send([Array("MGET".utf8), Array("k".utf8)]) }
             #expect(throws: RedisConnection.Failure.self, "attempt \(attempt)") { try result.get() }
@@ -62,7 +67,7 @@ import Testing
     @Test func nothingListeningIsAConnectFailure() async throws {
         let (fd, port) = try silentListener()
         close(fd)  // the port is free again: connecting is refused
-        let clients = RedisLoopClients(host: "127.0.0.1", port: port, database: "0")
+        let clients = RedisLoopClients(endpoint: try endpoint(port))
         await #expect {
             try await clients.send([Array("MGET".utf8), Array("k".utf8)])
         } throws: { error in

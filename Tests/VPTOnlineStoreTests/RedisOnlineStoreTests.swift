@@ -14,20 +14,24 @@ import VPTTestSupport
 /// Against a real redis-server started by infra/redis.sh on a loopback port of its own.
 @Suite struct RedisOnlineStoreTests {
     /// Starts redis-server, runs `body`, stops it.
-    func withRedis(_ body: (Int) async throws -> Void) async throws {
-        let port = Int.random(in: 30_000...39_999)
-        let dir = temporaryDirectory("redis")
-        let script = repositoryRoot.appendingPathComponent("infra/redis.sh").path
-        try runScript(["bash", script, "start", String(port), dir.path])
-        defer { try? runScript(["bash", script, "stop", String(port)]) }
-        try await body(port)
+    func withRedis(_ body: (LocalRedis) async throws -> Void) async throws {
+        let redis = try LocalRedis.start()
+        defer { redis.stop() }
+        try await body(redis)
     }
 
-    func provision(_ names: [String], port: Int, label: String = #function) async throws -> [TenantFixture] {
-        try await TenantFixture.provision(names, example: "globex-us", label: label) {
-            $0.replacingOccurrences(of: "redis://127.0.0.1:6379/0", with: "redis://127.0.0.1:\(port)/0")
-                .replacingOccurrences(of: "    cidr: 10.42.0.0/20\n", with: "")
+    /// Tenants on `redis`, each logging in as its own ACL user.
+    func provision(_ names: [String], redis: LocalRedis, label: String = #function) async throws -> [TenantFixture] {
+        try await TenantFixture.provision(names, example: "globex-us", label: label) { yaml, tenant in
+            try redis.point(yaml, at: tenant).replacingOccurrences(of: "    cidr: 10.42.0.0/20\n", with: "")
         }
+    }
+
+    /// A connection as the server's admin, to look at it from outside any tenant.
+    func adminConnection(_ redis: LocalRedis) throws -> RedisConnection {
+        let raw = try RedisConnection(host: "127.0.0.1", port: redis.port)
+        _ = try raw.command([Array("AUTH".utf8), Array("admin".utf8), Array(try redis.adminPassword().utf8)])
+        return raw
     }
 
     func record(_ user: Int64, amount: Double, event: Int64, write: Int64) -> OnlineRecord {
@@ -37,8 +41,8 @@ import VPTTestSupport
     }
 
     @Test func newestEventWinsAtomicallyInRedis() async throws {
-        try await withRedis { port in
-            let t = try await provision(["globex"], port: port)[0]
+        try await withRedis { redis in
+            let t = try await provision(["globex"], redis: redis)[0]
             let store = try RedisOnlineStore(config: t.config.onlineStore, allowedRegions: t.config.allowedRegions, session: t.session, sts: t.sts, write: true)
             #expect(try store.write([record(1, amount: 1, event: -100, write: 1), record(2, amount: 9, event: 5, write: 5)]) == 2)
             #expect(try store.write([record(1, amount: 2, event: 200, write: 2)]) == 1)
@@ -50,7 +54,7 @@ import VPTTestSupport
             #expect(got[1] == nil)
             #expect(got[2]?.eventTimeMicros == 5)
             // Keys live under the tenant's namespace.
-            let raw = try RedisConnection(host: "127.0.0.1", port: port)
+            let raw = try adminConnection(redis)
             guard case .array(let keys?) = try raw.command([Array("KEYS".utf8), Array("*".utf8)]) else { throw CocoaError(.coderInvalidValue) }
             #expect(keys.count == 2)
             #expect(keys.allSatisfy { if case .bulk(let k?) = $0 { return k.starts(with: Array("vpt:globex:prod:user_txn:".utf8)) } else { return false } })
@@ -60,12 +64,9 @@ import VPTTestSupport
     /// The serving path's pipelined reads: many concurrent reads answered right and in order, a
     /// failure when Redis goes away, and reads working again once it is back.
     @Test func pipelinedReadsUnderConcurrencyAndAcrossARedisRestart() async throws {
-        let port = Int.random(in: 30_000...39_999)
-        let dir = temporaryDirectory("redis")
-        let script = repositoryRoot.appendingPathComponent("infra/redis.sh").path
-        try runScript(["bash", script, "start", String(port), dir.path])
-        defer { try? runScript(["bash", script, "stop", String(port)]) }
-        let t = try await provision(["pipelined"], port: port)[0]
+        let redis = try LocalRedis.start()
+        defer { redis.stop() }
+        let t = try await provision(["pipelined"], redis: redis)[0]
         let store = try RedisOnlineStore(config: t.config.onlineStore, allowedRegions: t.config.allowedRegions, session: t.session, sts: t.sts, write: true)
         _ = try store.write((1...300).map { record(Int64($0), amount: Double($0) / 4, event: 10, write: 1) })
         let answers = try await withThrowingTaskGroup(of: (Int, Double?).self) { group in
@@ -82,11 +83,11 @@ import VPTTestSupport
         #expect((1...300).allSatisfy { answers[$0]! == Double($0) / 4 })
         #expect((301...400).allSatisfy { answers[$0]! == nil })
 
-        try runScript(["bash", script, "stop", String(port)])
+        redis.stop()
         await #expect(throws: (any Error).self) {
             try await store.readEncoded(workspace: "prod", featureView: "user_txn", entityKeys: [[.int64(1)]])
         }
-        try runScript(["bash", script, "start", String(port), dir.path])
+        try redis.start()  // the ACL users survive the restart; the new connection logs in again
         var again: [[UInt8]?] = []
         for _ in 0..<20 {
             if let got = try? await store.readEncoded(workspace: "prod", featureView: "user_txn", entityKeys: [[.int64(2)]]) {
@@ -100,8 +101,8 @@ import VPTTestSupport
     }
 
     @Test func credentialsAndResidencyAreCheckedBeforeConnecting() async throws {
-        try await withRedis { port in
-            let tenants = try await provision(["tenant-a", "tenant-b"], port: port)
+        try await withRedis { redis in
+            let tenants = try await provision(["tenant-a", "tenant-b"], redis: redis)
             let (a, b) = (tenants[0], tenants[1])
             #expect(throws: OnlineStoreError.self) {
                 try RedisOnlineStore(config: b.config.onlineStore, allowedRegions: b.config.allowedRegions, session: a.session, sts: a.sts, write: false)
@@ -116,8 +117,8 @@ import VPTTestSupport
     }
 
     @Test func concurrentWritersThroughThePoolKeepTheNewestEvent() async throws {
-        try await withRedis { port in
-            let t = try await provision(["globex"], port: port)[0]
+        try await withRedis { redis in
+            let t = try await provision(["globex"], redis: redis)[0]
             let store = try RedisOnlineStore(config: t.config.onlineStore, allowedRegions: t.config.allowedRegions, session: t.session, sts: t.sts, write: true)
             let failures = FailureCount()
             DispatchQueue.concurrentPerform(iterations: 16) { worker in
@@ -133,6 +134,78 @@ import VPTTestSupport
             let final = try store.read(workspace: "prod", featureView: "user_txn", entityKeys: [[.int64(1)]])[0]
             #expect(final?.eventTimeMicros == Int64(16 * 40 - 1))
             #expect(final?.features.first?.value == .float64(Double(16 * 40 - 1)))
+        }
+    }
+
+    /// Redis itself keeps tenants apart on a shared server: a config pointed at another tenant's
+    /// namespace (the session check passes; it names this tenant's own store) is refused by the ACL
+    /// on the serving path, the write path and the pool, and the ACL user cannot list keys.
+    @Test func aTenantsRedisUserReachesOnlyItsOwnKeys() async throws {
+        try await withRedis { redis in
+            let tenants = try await provision(["tenant-a", "tenant-b"], redis: redis)
+            let (a, b) = (tenants[0], tenants[1])
+            let bStore = try RedisOnlineStore(config: b.config.onlineStore, allowedRegions: b.config.allowedRegions, session: b.session, sts: b.sts, write: true)
+            #expect(try bStore.write([record(1, amount: 7, event: 1, write: 1)]) == 1)
+
+            var tampered = a.config.onlineStore
+            tampered.namespace = b.config.onlineStore.namespace
+            let aStore = try RedisOnlineStore(config: tampered, allowedRegions: a.config.allowedRegions, session: a.session, sts: a.sts, write: true)
+            #expect(throws: RedisConnection.Failure.self) { try aStore.read(workspace: "prod", featureView: "user_txn", entityKeys: [[.int64(1)]]) }
+            await #expect(throws: RedisConnection.Failure.self) {
+                try await aStore.readEncoded(workspace: "prod", featureView: "user_txn", entityKeys: [[.int64(1)]])
+            }
+            #expect(throws: RedisConnection.Failure.self) { try aStore.write([record(1, amount: 666, event: 99, write: 99)]) }
+            #expect(try bStore.read(workspace: "prod", featureView: "user_txn", entityKeys: [[.int64(1)]])[0]?.features.first?.value == .float64(7))
+
+            let raw = try RedisConnection(host: "127.0.0.1", port: redis.port)
+            let password = try String(contentsOfFile: try #require(a.config.onlineStore.passwordFile), encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+            _ = try raw.command([Array("AUTH".utf8), Array("tenant-a".utf8), Array(password.utf8)])
+            #expect(throws: RedisConnection.Failure.self) { try raw.command([Array("SCAN".utf8), Array("0".utf8)]) }
+            #expect(throws: RedisConnection.Failure.self) { try raw.command([Array("KEYS".utf8), Array("*".utf8)]) }
+        }
+    }
+
+    /// A missing, wrong or loosely kept password is refused with a message that says what to change
+    /// and never holds a password.
+    @Test func theLoginIsCheckedAndItsFailuresNameTheFix() async throws {
+        try await withRedis { redis in
+            let tenants = try await provision(["tenant-a", "tenant-b"], redis: redis)
+            let (a, b) = (tenants[0], tenants[1])
+            func open(_ config: StoreConfig) throws -> RedisOnlineStore {
+                try RedisOnlineStore(config: config, allowedRegions: a.config.allowedRegions, session: a.session, sts: a.sts, write: false)
+            }
+            func refusal(_ config: StoreConfig) -> String {
+                do {
+                    _ = try open(config)
+                    return "opened"
+                } catch { return "\(error)" }
+            }
+            let passwords = try [a, b].map {
+                try String(contentsOfFile: try #require($0.config.onlineStore.passwordFile), encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+            }
+
+            var none = a.config.onlineStore
+            none.passwordFile = nil
+            #expect(refusal(none).contains("requires a login; set customerAccount.onlineStore.passwordFile"))
+
+            var wrong = a.config.onlineStore
+            wrong.passwordFile = b.config.onlineStore.passwordFile
+            let wrongMessage = refusal(wrong)
+            #expect(wrongMessage.contains("refused the user and password"))
+            #expect(wrongMessage.contains("redis://tenant-a@127.0.0.1"))
+            #expect(!passwords.contains { wrongMessage.contains($0) })
+
+            let path = try #require(a.config.onlineStore.passwordFile)
+            chmod(path, 0o640)
+            #expect(refusal(a.config.onlineStore).contains("must be readable by its owner only (mode 0600); it is 640"))
+            chmod(path, 0o600)
+
+            var inline = a.config.onlineStore
+            inline.location = inline.location.replacingOccurrences(of: "tenant-a@", with: "tenant-a:\(passwords[0])@")
+            let inlineMessage = refusal(inline)
+            #expect(inlineMessage.contains("must not carry a password"))
+            #expect(!inlineMessage.contains(passwords[0]))
+            _ = try open(a.config.onlineStore)
         }
     }
 }

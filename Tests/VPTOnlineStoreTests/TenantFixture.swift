@@ -14,15 +14,15 @@ struct TenantFixture {
 
     /// Provisions `names` from an example spec (configuration only, no processes).
     static func provision(
-        _ names: [String], example: String, label: String, edit: (String) -> String = { $0 }
+        _ names: [String], example: String, label: String, edit: (_ yaml: String, _ tenant: String) throws -> String = { yaml, _ in yaml }
     ) async throws -> [TenantFixture] {
         let home = temporaryDirectory(label)
         _ = try Fleet.initialize(home: home, runtime: false)
         let provisioner = try Provisioner(home: home)
-        let yaml = edit(try String(contentsOf: repositoryRoot.appendingPathComponent("examples/\(example).yaml"), encoding: .utf8))
+        let yaml = try String(contentsOf: repositoryRoot.appendingPathComponent("examples/\(example).yaml"), encoding: .utf8)
         var tenants: [TenantFixture] = []
         for name in names {
-            let spec = try provisioner.loadSpec(yaml: yaml.replacingOccurrences(of: "name: \(example)", with: "name: \(name)"))
+            let spec = try provisioner.loadSpec(yaml: try edit(yaml.replacingOccurrences(of: "name: \(example)", with: "name: \(name)"), name))
             _ = try await provisioner.provision(tenant: name, spec: spec)
             let config = try JSONDecoder().decode(RuntimeConfig.self, from: Data(contentsOf: provisioner.paths.runtimeConfig(name)))
             let sts = LocalSTS(iam: LocalIAM(accountsRoot: URL(fileURLWithPath: config.accountsRoot)))

@@ -42,6 +42,7 @@ enum Console {
             default: isInput = false
             }
         case is CIDRAllocationError: isInput = true
+        case ProviderError.unusableSecret: isInput = true
         case let job as JobError: isInput = job.isInput
         default: isInput = false
         }

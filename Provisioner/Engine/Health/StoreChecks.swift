@@ -20,7 +20,8 @@ enum StoreChecks {
     }
 
     /// Up to `limit` stored values, read with the tenant's own credential. The SQLite file must
-    /// exist already: opening a missing one would create it and hide its loss.
+    /// exist already: opening a missing one would create it and hide its loss. Redis gives none: its
+    /// probe is one read in the tenant's namespace (its ACL user may not list keys).
     static func sample(_ config: RuntimeConfig, limit: Int) throws -> [StoredFeatures] {
         let (session, sts) = try session(config)
         switch config.onlineStore.kind {
@@ -30,7 +31,8 @@ enum StoreChecks {
             return try store.sample(limit: limit)
         case "redis":
             let store = try RedisOnlineStore(config: config.onlineStore, allowedRegions: config.allowedRegions, session: session, sts: sts, write: false)
-            return try store.sample(limit: limit)
+            try store.probe()
+            return []
         default:
             throw OnlineStoreError.unsupported(config.onlineStore.kind)
         }

@@ -184,6 +184,9 @@ struct RenderContext {
 
     /// The tenant's runtime.json as the containers see it: the same document the local target
     /// uses, with the container's paths and ports.
+    /// The key of the runtime-secrets Secret that holds the Redis ACL user's password.
+    static let onlineStorePasswordKey = "online-store-password"
+
     static func containerRuntimeConfig(_ renderer: DeploymentConfigRenderer) throws -> String {
         var identity = renderer.graph.identity
         identity.controlPlanePort = String(controlPlanePort)
@@ -193,7 +196,11 @@ struct RenderContext {
             tenant: renderer.graph.tenant, spec: renderer.graph.spec, identity: identity, paths: FleetPaths(home: containerHome))
         // In a pod the accounts folder does not exist: key events go to the control plane's volume.
         let audit = FleetPaths(home: containerHome).controlPlaneDirectory(renderer.graph.tenant).appendingPathComponent("audit.jsonl").path
-        let text = try RuntimeConfigRenderer(graph: graph, cmkArn: renderer.cmkArn, secrets: renderer.secretHashes, auditLogFile: audit).render()
+        // The Redis password comes from the runtime-secrets Secret, mounted with the other secrets.
+        let password = FleetPaths(home: containerHome).secrets(renderer.graph.tenant).appendingPathComponent(onlineStorePasswordKey).path
+        let text = try RuntimeConfigRenderer(
+            graph: graph, cmkArn: renderer.cmkArn, secrets: renderer.secretHashes, auditLogFile: audit, onlineStorePasswordFile: password
+        ).render()
         _ = try JSONDecoder().decode(RuntimeConfig.self, from: Data(text.utf8))
         return text.hasSuffix("\n") ? String(text.dropLast()) : text
     }

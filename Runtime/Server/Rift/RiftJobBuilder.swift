@@ -12,6 +12,8 @@ public struct RiftRunnerJob: Codable, Sendable, Equatable {
         public var location: String
         public var region: String
         public var namespace: String?
+        /// Redis: the file with the tenant's ACL user's password (the runner reads it, as the data plane does).
+        public var passwordFile: String? = nil
     }
     public struct Source: Codable, Sendable, Equatable {
         public var name: String
@@ -118,7 +120,8 @@ public enum RiftJobBuilder {
                 name: request.source.name, path: root.appendingPathComponent(request.source.path).path, format: request.source.format,
                 region: offline.region),
             offlineStore: .init(kind: offline.kind, location: offline.location, region: offline.region),
-            onlineStore: .init(kind: online.kind, location: online.location, region: online.region, namespace: online.namespace),
+            onlineStore: .init(
+                kind: online.kind, location: online.location, region: online.region, namespace: online.namespace, passwordFile: online.passwordFile),
             window: .init(start: iso.string(from: request.windowStart), end: iso.string(from: request.windowEnd)),
             schedule: .init(seconds: request.scheduleSeconds, anchor: iso.string(from: request.featureStartTime)),
             tempDirectory: root.appendingPathComponent(".rift-tmp/\(request.jobId)").path, memoryLimit: memoryLimit,

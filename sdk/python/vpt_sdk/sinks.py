@@ -57,16 +57,36 @@ class SQLiteSink:
                 os.chmod(self.location + suffix, 0o600)
 
 
-class RedisSink:
-    """A minimal RESP client: SELECT, SCRIPT LOAD and pipelined EVALSHA."""
+def read_password_file(path: str) -> str:
+    """The Redis ACL user's password, from a file only its owner may read (as the data plane checks)."""
+    try:
+        info = os.stat(path)
+    except OSError:
+        raise SinkError(f"onlineStore.passwordFile: {path} is missing") from None
+    if info.st_mode & 0o077:
+        raise SinkError(f"onlineStore.passwordFile: {path} must be readable by its owner only (mode 0600); it is {info.st_mode & 0o777:o}")
+    with open(path, encoding="utf-8") as handle:
+        password = handle.read().strip()
+    if not password or "\n" in password:
+        raise SinkError(f"onlineStore.passwordFile: {path} must hold the password on one line")
+    return password
 
-    def __init__(self, url: str, namespace: str):
+
+class RedisSink:
+    """A minimal RESP client: AUTH, SELECT, SCRIPT LOAD and pipelined EVALSHA."""
+
+    def __init__(self, url: str, namespace: str, password_file: str | None = None):
         parsed = urlparse(url)
         if parsed.scheme != "redis" or not parsed.hostname or not parsed.port:
-            raise SinkError("onlineStore.location: the redis endpoint must be redis://HOST:PORT[/DB]")
+            raise SinkError("onlineStore.location: the redis endpoint must be redis://[USER@]HOST:PORT[/DB]")
+        if parsed.password is not None:
+            raise SinkError("onlineStore.location: the redis endpoint must not carry a password; name a passwordFile")
         self.namespace = namespace.encode()
         self.socket = socket.create_connection((parsed.hostname, parsed.port), timeout=30)
         self.reader = self.socket.makefile("rb")
+        if password_file:
+            password = read_password_file(password_file).encode()
+            self._call([b"AUTH", parsed.username.encode(), password] if parsed.username else [b"AUTH", password])
         database = parsed.path.strip("/") or "0"
         self._call([b"SELECT", database.encode()])
         self.sha = self._call([b"SCRIPT", b"LOAD", REDIS_UPSERT_SCRIPT.encode()]).decode()
@@ -123,5 +143,5 @@ def open_sink(store: dict):
     if store["kind"] == "sqlite":
         return SQLiteSink(store["location"])
     if store["kind"] == "redis":
-        return RedisSink(store["location"], store.get("namespace") or "")
+        return RedisSink(store["location"], store.get("namespace") or "", store.get("passwordFile"))
     raise SinkError(f"onlineStore.kind: '{store['kind']}' must be sqlite or redis")

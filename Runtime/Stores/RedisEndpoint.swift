@@ -1,0 +1,76 @@
+import Foundation
+import VPTContract
+
+/// Where a tenant's Redis online store is and how to log in to it: `redis://[USER@]HOST:PORT[/DB]`
+/// from the store config, and the password from the config's `passwordFile`. Every new connection
+/// sends `handshake` first (AUTH, then SELECT).
+///
+/// The password file must be readable by its owner only, as every secret of a tenant is; a password
+/// inside the URL is refused, so it never reaches a config file, a state dump or a log line.
+struct RedisEndpoint: Sendable, CustomStringConvertible {
+    let host: String
+    let port: Int
+    let database: String
+    let user: String?
+    private let password: String?
+
+    init(config: StoreConfig) throws {
+        guard let url = URLComponents(string: config.location), url.scheme == "redis", let host = url.host, let port = url.port else {
+            throw OnlineStoreError.accessDenied("the redis endpoint must be redis://[USER@]HOST:PORT[/DB]")
+        }
+        guard url.password == nil else {
+            throw OnlineStoreError.accessDenied("the redis endpoint must not carry a password; name a passwordFile instead")
+        }
+        let database = url.path.split(separator: "/").first.map(String.init) ?? "0"
+        guard Int(database) != nil else { throw OnlineStoreError.accessDenied("the redis database '\(database)' must be a number") }
+        self.host = host
+        self.port = port
+        self.database = database
+        user = url.user.flatMap { $0.isEmpty ? nil : $0 }
+        password = try config.passwordFile.map(Self.readPassword)
+    }
+
+    /// AUTH (when there is a password) and SELECT, in the order they go out on a new connection.
+    var handshake: [[[UInt8]]] {
+        var commands: [[[UInt8]]] = []
+        if let password {
+            commands.append([Array("AUTH".utf8)] + (user.map { [Array($0.utf8)] } ?? []) + [Array(password.utf8)])
+        }
+        commands.append([Array("SELECT".utf8), Array(database.utf8)])
+        return commands
+    }
+
+    /// Names the endpoint and the user, never the password.
+    var description: String { "redis://\(user.map { "\($0)@" } ?? "")\(host):\(port)/\(database)" }
+
+    /// A server's refusal of the handshake, turned into what the operator should change. Redis's own
+    /// messages do not echo the password.
+    static func handshakeFailure(_ message: String, endpoint: RedisEndpoint) -> OnlineStoreError {
+        if message.hasPrefix("NOAUTH") {
+            return .accessDenied("\(endpoint) requires a login; set customerAccount.onlineStore.passwordFile (\(message))")
+        }
+        if message.hasPrefix("WRONGPASS") {
+            return .accessDenied("\(endpoint) refused the user and password in the store's passwordFile (\(message))")
+        }
+        return .accessDenied("\(endpoint) refused the connection setup: \(message)")
+    }
+
+    static func readPassword(_ path: String) throws -> String {
+        var info = stat()
+        guard stat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else {
+            throw OnlineStoreError.accessDenied("the redis password file \(path) is missing or not a regular file")
+        }
+        guard info.st_mode & 0o077 == 0 else {
+            throw OnlineStoreError.accessDenied(
+                "the redis password file \(path) must be readable by its owner only (mode 0600); it is \(String(info.st_mode & 0o777, radix: 8))")
+        }
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw OnlineStoreError.accessDenied("the redis password file \(path) cannot be read")
+        }
+        let password = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !password.isEmpty, !password.contains(where: \.isNewline) else {
+            throw OnlineStoreError.accessDenied("the redis password file \(path) must hold the password on one line")
+        }
+        return password
+    }
+}

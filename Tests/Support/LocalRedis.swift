@@ -1,0 +1,45 @@
+import Foundation
+
+/// A real redis-server on a loopback port of its own, run by `infra/redis.sh`: unauthenticated
+/// clients are refused, and each tenant logs in as the ACL user `issueUser` creates for it.
+public struct LocalRedis: Sendable {
+    public let port: Int
+    public let directory: URL
+    static let script = repositoryRoot.appendingPathComponent("infra/redis.sh").path
+
+    public static func start(_ label: String = #function) throws -> LocalRedis {
+        let redis = LocalRedis(port: Int.random(in: 30_000...39_999), directory: temporaryDirectory(label).appendingPathComponent("redis"))
+        try redis.start()
+        return redis
+    }
+
+    /// Starts it again on the same port and files (its data and users survive).
+    public func start() throws { try runScript(["bash", Self.script, "start", String(port), directory.path]) }
+
+    public func stop() { try? runScript(["bash", Self.script, "stop", String(port)]) }
+
+    /// The ACL user `tenant` (keys `vpt:TENANT:*` only): its endpoint URL and its password file (0600).
+    public func issueUser(_ tenant: String) throws -> (url: String, passwordFile: String) {
+        let file = passwordFile(tenant)
+        try runScript(["bash", Self.script, "user", String(port), directory.path, tenant, file])
+        return ("redis://\(tenant)@127.0.0.1:\(port)/0", file)
+    }
+
+    /// Where `issueUser` writes `tenant`'s password.
+    public func passwordFile(_ tenant: String) -> String {
+        directory.deletingLastPathComponent().appendingPathComponent("\(tenant).redis-password").path
+    }
+
+    /// The admin user's password, for tests that look at the server from outside a tenant.
+    public func adminPassword() throws -> String {
+        try String(contentsOf: directory.appendingPathComponent("admin.password"), encoding: .utf8)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// `spec` (the globex-us example, or a copy) pointed at this server as `tenant`'s ACL user.
+    public func point(_ spec: String, at tenant: String) throws -> String {
+        let (url, passwordFile) = try issueUser(tenant)
+        return spec.replacingOccurrences(of: "redis://globex-us@127.0.0.1:6379/0", with: url)
+            .replacingOccurrences(of: "/etc/vpt/globex-us/redis.password", with: passwordFile)
+    }
+}
