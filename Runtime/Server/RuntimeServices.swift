@@ -126,6 +126,9 @@ public enum RuntimeServices {
         let tls = try parts.tls.map {
             try ReloadingCertificate(certificateFile: $0.dataPlaneCertFile, keyFile: $0.dataPlaneKeyFile).serverConfiguration()
         }
-        return DataPlaneHTTPServer(port: port, tls: tls, serverName: "vpt-data-plane", logger: logger) { await controller.respond(to: $0) }
+        return DataPlaneHTTPServer(
+            port: port, tls: tls, serverName: "vpt-data-plane", logger: logger,
+            onRefusal: { controller.recordRefusal(path: $0, status: $1, seconds: $2) }
+        ) { await controller.respond(to: $0) }
     }
 }

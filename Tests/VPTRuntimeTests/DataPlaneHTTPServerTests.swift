@@ -40,7 +40,8 @@ import VPTTestSupport
 
     /// Starts a server whose route echoes `METHOD PATH BODY` (or answers `respond`), on a free port.
     static func start(
-        maxBodyBytes: Int = 1024, idleTimeout: TimeAmount = .seconds(300), respond: DataPlaneHTTPServer.Responder? = nil
+        maxBodyBytes: Int = 1024, idleTimeout: TimeAmount = .seconds(300), respond: DataPlaneHTTPServer.Responder? = nil,
+        onRefusal: @escaping @Sendable (String, Int, Double) -> Void = { _, _, _ in }
     ) async throws -> Running {
         let counter = Counter()
         let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
@@ -50,7 +51,7 @@ import VPTTestSupport
         let route = respond ?? echo
         let server = DataPlaneHTTPServer(
             port: 0, serverName: "vpt-test", idleTimeout: idleTimeout, maxBodyBytes: maxBodyBytes, logger: Logger(label: "test"),
-            onListening: { continuation.yield($0) }
+            onListening: { continuation.yield($0) }, onRefusal: onRefusal
         ) { request in
             counter.value.withLock { $0 += 1 }
             return await route(request)
@@ -203,7 +204,9 @@ import VPTTestSupport
     @Test func theControllerAnswersUnknownRoutesMethodsAndBodiesWithTheDocumentedErrors() async throws {
         let fixture = try ControllerFixture()
         let controller = fixture.controller
-        let server = try await Self.start(maxBodyBytes: JSONBody.maxRequestBytes) { await controller.respond(to: $0) }
+        let server = try await Self.start(
+            maxBodyBytes: 512, respond: { await controller.respond(to: $0) },
+            onRefusal: { controller.recordRefusal(path: $0, status: $1, seconds: $2) })
         let connection = try RawConnection(port: server.port)
         let body = #"{"params": {"workspace_name": "ws", "feature_service_name": "svc", "join_key_map": {"id": "42"}}}"#
         func post(_ path: String, _ body: String, key: String?) throws -> RawConnection.Response {
@@ -224,6 +227,10 @@ import VPTTestSupport
         try connection.send("GET /ingest HTTP/1.1\r\nhost: x\r\n\r\n")
         let wrongMethod = try connection.readResponse()
         #expect(wrongMethod.status == 405 && wrongMethod.headers["allow"] == "POST")
+        // A body over the limit is answered by the server, not the route, and still counted.
+        let large = try RawConnection(port: server.port)
+        try large.send("POST /ingest?dry_run=true HTTP/1.1\r\nhost: x\r\ncontent-length: 600\r\n\r\n" + String(repeating: "x", count: 600))
+        #expect(try large.readResponse().status == 413)
 
         try connection.send("GET /metrics HTTP/1.1\r\nhost: x\r\n\r\n")
         let metrics = try connection.readResponse().body
@@ -231,6 +238,7 @@ import VPTTestSupport
         #expect(metrics.contains(#"http_server_requests_total{route="/api/v1/feature-service/get-features",status="401"} 1"#))
         #expect(metrics.contains(#"http_server_requests_total{route="unmatched",status="404"} 1"#), "\(metrics)")
         #expect(metrics.contains(#"http_server_requests_total{route="/ingest",status="405"} 1"#))
+        #expect(metrics.contains(#"http_server_requests_total{route="/ingest",status="413"} 1"#), "\(metrics)")
         try await server.stop()
     }
 }

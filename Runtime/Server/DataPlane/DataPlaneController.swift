@@ -39,7 +39,7 @@ public struct DataPlaneController: Sendable {
     /// path, 405 with `allow` for a known path and another method, 500 for an unexpected error).
     public func respond(to request: DataPlaneRequest) async -> DataPlaneResponse {
         let start = ContinuousClock.now
-        let route = Self.routes[request.path].map { _ in request.path } ?? "unmatched"
+        let route = Self.metricsLabel(request.path)
         var response: DataPlaneResponse
         do {
             response = try await dispatch(request)
@@ -53,6 +53,15 @@ public struct DataPlaneController: Sendable {
         metrics.record(route: route, status: Int(response.status.code), seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
         return response
     }
+
+    /// Counts a request the HTTP server answered itself (a body over the limit): it never reaches
+    /// `respond`, and is counted under its route all the same.
+    public func recordRefusal(path: String, status: Int, seconds: Double) {
+        metrics.record(route: Self.metricsLabel(path), status: status, seconds: seconds)
+    }
+
+    /// A route's path, or `unmatched`: unknown paths do not each get a series of their own.
+    static func metricsLabel(_ path: String) -> String { routes[path] == nil ? "unmatched" : path }
 
     private func dispatch(_ request: DataPlaneRequest) async throws -> DataPlaneResponse {
         guard let method = Self.routes[request.path] else { throw APIError.notFound("no route for \(request.path)") }

@@ -15,16 +15,20 @@ final class DataPlaneHTTPHandler: ChannelInboundHandler, RemovableChannelHandler
     typealias OutboundOut = HTTPServerResponsePart
 
     typealias Responder = @Sendable (DataPlaneRequest) async -> DataPlaneResponse
+    /// Told of each request the handler answers itself (a 413), with its path and the seconds from
+    /// its head to the answer, so metrics count what never reached a route.
+    typealias RefusalObserver = @Sendable (_ path: String, _ status: Int, _ seconds: Double) -> Void
 
     private enum State {
         case idle
         case reading(HTTPRequestHead, body: ByteBuffer?)
         /// The body passed the limit: it is read and dropped, then 413 is sent and the connection closes.
-        case discarding(HTTPRequestHead)
+        case discarding(HTTPRequestHead, since: NIODeadline)
         case responding
     }
 
     private let respond: Responder
+    private let onRefusal: RefusalObserver
     private let maxBodyBytes: Int
     private let serverName: String
     private var state = State.idle
@@ -36,8 +40,12 @@ final class DataPlaneHTTPHandler: ChannelInboundHandler, RemovableChannelHandler
     /// runs with the loop as its task executor preference, which costs a little per suspension.
     private let routesNeedLoopPreference: Bool
 
-    init(maxBodyBytes: Int, serverName: String, routesNeedLoopPreference: Bool, respond: @escaping Responder) {
+    init(
+        maxBodyBytes: Int, serverName: String, routesNeedLoopPreference: Bool, onRefusal: @escaping RefusalObserver,
+        respond: @escaping Responder
+    ) {
         self.routesNeedLoopPreference = routesNeedLoopPreference
+        self.onRefusal = onRefusal
         self.respond = respond
         self.maxBodyBytes = maxBodyBytes
         self.serverName = serverName
@@ -48,14 +56,14 @@ final class DataPlaneHTTPHandler: ChannelInboundHandler, RemovableChannelHandler
         case .head(let head):
             if head.headers.first(name: "expect")?.lowercased() == "100-continue" {
                 if let length = head.headers.first(name: "content-length").flatMap(Int.init), length > maxBodyBytes {
-                    state = .discarding(head)
+                    state = .discarding(head, since: .now())
                     finish(context: context)  // refused before the client sends the body
                     return
                 }
                 context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .continue))), promise: nil)
             }
             if let length = head.headers.first(name: "content-length").flatMap(Int.init), length > maxBodyBytes {
-                state = .discarding(head)
+                state = .discarding(head, since: .now())
             } else {
                 state = .reading(head, body: nil)
             }
@@ -63,7 +71,7 @@ final class DataPlaneHTTPHandler: ChannelInboundHandler, RemovableChannelHandler
             guard case .reading(let head, var body) = state else { return }
             state = .responding  // leaves `body` the only reference, so appending does not copy
             if (body?.readableBytes ?? 0) + chunk.readableBytes > maxBodyBytes {
-                state = .discarding(head)
+                state = .discarding(head, since: .now())
             } else if body == nil {
                 state = .reading(head, body: chunk)
             } else {
@@ -79,10 +87,12 @@ final class DataPlaneHTTPHandler: ChannelInboundHandler, RemovableChannelHandler
         switch state {
         case .idle, .responding:
             return
-        case .discarding(let head):
+        case .discarding(let head, let since):
             state = .responding
             let message = "the request body is larger than \(maxBodyBytes) bytes"
-            write(.error(APIError(.contentTooLarge, message)), for: head, keepAlive: false, context: context)
+            let response = DataPlaneResponse.error(APIError(.contentTooLarge, message))
+            onRefusal(DataPlaneRequest.path(of: head.uri), Int(response.status.code), Double((NIODeadline.now() - since).nanoseconds) / 1e9)
+            write(response, for: head, keepAlive: false, context: context)
         case .reading(let head, let body):
             state = .responding
             let request = DataPlaneRequest(method: head.method, uri: head.uri, headers: head.headers, body: body ?? ByteBuffer())

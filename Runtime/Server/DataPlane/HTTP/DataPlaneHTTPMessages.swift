@@ -13,10 +13,13 @@ public struct DataPlaneRequest: Sendable {
 
     public init(method: HTTPMethod, uri: String, headers: HTTPHeaders = HTTPHeaders(), body: ByteBuffer = ByteBuffer()) {
         self.method = method
-        self.path = uri.firstIndex(of: "?").map { String(uri[..<$0]) } ?? uri
+        self.path = Self.path(of: uri)
         self.headers = headers
         self.body = body
     }
+
+    /// A request target without its query string.
+    static func path(of uri: String) -> String { uri.firstIndex(of: "?").map { String(uri[..<$0]) } ?? uri }
 
     /// The request body as a JSON object; 400 when it is not one.
     public func jsonObject() throws -> [String: JSONValue] {

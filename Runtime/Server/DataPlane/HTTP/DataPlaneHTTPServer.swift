@@ -24,15 +24,18 @@ public struct DataPlaneHTTPServer: Service {
     let maxBodyBytes: Int
     let logger: Logger
     let respond: Responder
+    let onRefusal: DataPlaneHTTPHandler.RefusalObserver
     let onListening: (@Sendable (Int) -> Void)?
 
     /// - Parameters:
     ///   - port: 0 picks a free port; `onListening` receives the one bound.
     ///   - idleTimeout: a keep-alive connection with no request for this long is closed.
     ///   - maxBodyBytes: a larger request body is answered with 413 and never reaches `respond`.
+    ///   - onRefusal: told of each such 413 (path, status, seconds), for metrics.
     public init(
         host: String = "127.0.0.1", port: Int, tls: TLSConfiguration? = nil, serverName: String, idleTimeout: TimeAmount = .seconds(300),
         maxBodyBytes: Int = JSONBody.maxRequestBytes, logger: Logger, onListening: (@Sendable (Int) -> Void)? = nil,
+        onRefusal: @escaping @Sendable (_ path: String, _ status: Int, _ seconds: Double) -> Void = { _, _, _ in },
         respond: @escaping Responder
     ) {
         self.host = host
@@ -43,6 +46,7 @@ public struct DataPlaneHTTPServer: Service {
         self.maxBodyBytes = maxBodyBytes
         self.logger = logger
         self.onListening = onListening
+        self.onRefusal = onRefusal
         self.respond = respond
     }
 
@@ -53,7 +57,9 @@ public struct DataPlaneHTTPServer: Service {
         // Is NIO the global executor (as `vpt-runtime data-plane` makes it)? Then a plain task
         // started on a loop runs on that loop; otherwise routes ask for the loop explicitly.
         let globalIsEventLoop = await Task.detached { MultiThreadedEventLoopGroup.currentEventLoop != nil }.value
-        let (respond, serverName, idleTimeout, maxBodyBytes) = (self.respond, self.serverName, self.idleTimeout, self.maxBodyBytes)
+        let (respond, onRefusal, serverName, idleTimeout, maxBodyBytes) = (
+            self.respond, self.onRefusal, self.serverName, self.idleTimeout, self.maxBodyBytes
+        )
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -70,7 +76,8 @@ public struct DataPlaneHTTPServer: Service {
                     try pipeline.addHandler(IdleStateHandler(readTimeout: idleTimeout))
                     try pipeline.configureHTTPServerPipeline(withErrorHandling: true)
                     try pipeline.addHandler(DataPlaneHTTPHandler(
-                            maxBodyBytes: maxBodyBytes, serverName: serverName, routesNeedLoopPreference: !globalIsEventLoop, respond: respond))
+                            maxBodyBytes: maxBodyBytes, serverName: serverName, routesNeedLoopPreference: !globalIsEventLoop,
+                            onRefusal: onRefusal, respond: respond))
                 }
             }
             .bind(host: host, port: port).get()
