@@ -286,5 +286,23 @@ import VPTTestSupport
         let keys = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         cli.waitUntilExit()
         #expect(keys.contains("vpt:globex-us:vpt-health:probe_fv:"))
+
+        // `vpt health` logs in as the tenant's user; a wrong password in the file is a failed check
+        // that names the fix and not the password.
+        func storeCheck() throws -> (status: String, observed: String) {
+            let result = try vpt(["health", "globex-us", "--output", "json"], home: home)
+            let json = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
+            let tenant = (json?["tenants"] as? [[String: Any]])?.first
+            let check = (tenant?["checks"] as? [[String: Any]])?.first { $0["id"] as? String == "store.online" }
+            return (check?["status"] as? String ?? "missing", check?["observed"] as? String ?? "")
+        }
+        let healthy = try storeCheck()
+        #expect(healthy.status == "ok" && healthy.observed.contains("redis store in us-east-1 opened and read"), "\(healthy)")
+        let password = try String(contentsOfFile: passwordFile, encoding: .utf8)
+        try "not-the-password\n".write(toFile: passwordFile, atomically: false, encoding: .utf8)
+        let refused = try storeCheck()
+        #expect(refused.status == "fail" && refused.observed.contains("refused the user and password"), "\(refused)")
+        #expect(!refused.observed.contains("not-the-password") && !refused.observed.contains(password.trimmingCharacters(in: .whitespacesAndNewlines)))
+        try password.write(toFile: passwordFile, atomically: false, encoding: .utf8)
     }
 }
