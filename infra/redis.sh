@@ -6,9 +6,9 @@
 #                                                    password written to FILE (0600); prints the URL with the user
 #   infra/redis.sh admin-url PORT DIR             -> the URL of the admin user (its password is in DIR/admin.password)
 #   infra/redis.sh stop PORT
-# The server refuses unauthenticated clients: the `default` user is off. An `admin` user (password in
-# DIR/admin.password, 0600) holds every right and is for operators, tests and benchmarks only; a
-# tenant's data plane and batch runner use the tenant's own user. Installs redis-server from Debian
+# The server refuses unauthenticated clients: the `default` user needs the admin password. The
+# `admin` user (password in DIR/admin.password, 0600) holds every right and is for operators, tests
+# and benchmarks only; a tenant's data plane and batch runner use the tenant's own user. Installs redis-server from Debian
 # if it is missing.
 set -euo pipefail
 action="${1:?usage: infra/redis.sh start|user|admin-url|stop PORT [DIR] [NAME FILE]}"
@@ -33,9 +33,12 @@ start)
     umask 077
     [ -s "$dir/admin.password" ] || random_password > "$dir/admin.password"
     if [ ! -s "$dir/users.acl" ]; then
-        # Users created later (`user`) are saved here with ACL SAVE, so they survive a restart.
-        printf 'user default off resetkeys -@all\nuser admin on #%s ~* &* +@all\n' \
-            "$(tr -d '\n' < "$dir/admin.password" | sha256sum | cut -d' ' -f1)" > "$dir/users.acl"
+        # Users created later (`user`) are saved here with ACL SAVE, so they survive a restart. The
+        # default user needs the admin password, so unauthenticated clients get NOAUTH. It keeps
+        # every right: Redis 7.0 replays the append-only file as the default user, and with that user
+        # switched off it refuses MULTI/EXEC blocks on load and drops their writes.
+        hash="$(tr -d '\n' < "$dir/admin.password" | sha256sum | cut -d' ' -f1)"
+        printf 'user default on #%s ~* &* +@all\nuser admin on #%s ~* &* +@all\n' "$hash" "$hash" > "$dir/users.acl"
     fi
     redis-server --port "$port" --bind 127.0.0.1 --protected-mode yes --daemonize yes \
         --dir "$dir" --pidfile "$dir/redis.pid" --logfile "$dir/redis.log" \
@@ -57,10 +60,12 @@ user)
     password="$(random_password)"
     printf '%s\n' "$password" > "$file"
     chmod 600 "$file"
-    # Only the tenant's own keys, and only the commands the data plane and the batch runner send:
-    # no SCAN or KEYS (they would list other tenants' key names), no FLUSH*, CONFIG or ACL.
+    # Only the tenant's own keys, and only the commands the data plane and the batch runner send
+    # (the set commands keep and read the tenant's sample set): no SCAN or KEYS (they would list
+    # other tenants' key names), no FLUSH*, CONFIG or ACL.
     admin_cli "$dir" ACL SETUSER "$name" reset on "#$(printf '%s' "$password" | sha256sum | cut -d' ' -f1)" \
-        "~vpt:$name:*" resetchannels -@all +ping +select +get +mget +set +eval +evalsha +script\|load >/dev/null
+        "~vpt:$name:*" resetchannels -@all +ping +select +get +mget +set +eval +evalsha +script\|load \
+        +scard +sadd +srandmember >/dev/null
     admin_cli "$dir" ACL SAVE >/dev/null
     echo "redis://$name@127.0.0.1:$port/0"
     ;;

@@ -22,7 +22,9 @@ public final class RedisOnlineStore: @unchecked Sendable {
     private let loopClients: RedisLoopClients
 
     /// Compares the stored (event, write) pair with the new one; both are the first 16 bytes after the
-    /// version byte of the value, big-endian signed 64-bit.
+    /// version byte of the value, big-endian signed 64-bit. Answers 0 (older, kept what was there),
+    /// 1 (replaced) or 2 (created). It writes one key only: a script's writes to two keys reach the
+    /// append-only file as MULTI/EXEC, which Redis 7.0 refuses to replay when the default user is off.
     static let upsertScript = """
         local current = redis.call('GET', KEYS[1])
         if current then
@@ -31,8 +33,17 @@ public final class RedisOnlineStore: @unchecked Sendable {
           if ne < ce or (ne == ce and nw <= cw) then return 0 end
         end
         redis.call('SET', KEYS[1], ARGV[1])
-        return 1
+        if current then return 1 end
+        return 2
         """
+
+    /// Keys written for the first time join the sample set while it holds fewer than this many: the
+    /// tenant's ACL user may not SCAN (that would list other tenants' key names on a shared server),
+    /// so audits sample from the set. Concurrent writers may take it a little past the cap.
+    static let sampleCap = 1000
+
+    /// The sample set's key; `#` cannot start a workspace name, so it never meets a record's key.
+    var sampleKey: [UInt8] { Array("\(config.namespace)#sample".utf8) }
 
     public init(config: StoreConfig, allowedRegions: [String], session: SessionCredential, sts: LocalSTS, write: Bool, now: Date = Date()) throws {
         try StoreAccess.check(
@@ -88,22 +99,36 @@ public final class RedisOnlineStore: @unchecked Sendable {
         Array("\(config.namespace)\(workspace):\(featureView):".utf8) + OnlineRecordCodec.entityKey(entity)
     }
 
-    /// Upserts records in one pipelined round trip; returns how many replaced what was there.
+    /// Upserts records in one pipelined round trip (and adds the keys it created to the sample set in
+    /// a second one while the set is below its cap); returns how many records were stored.
     @discardableResult
     public func write(_ records: [OnlineRecord]) throws -> Int {
+        guard !records.isEmpty else { return 0 }
         let script = Array(Self.upsertScript.utf8)
-        let commands = records.map { record -> [[UInt8]] in
+        let keys = records.map { key($0.workspace, $0.featureView, $0.joinKeys.map(\.value)) }
+        let commands = [[Array("SCARD".utf8), sampleKey]] + zip(records, keys).map { record, key -> [[UInt8]] in
             let value = OnlineRecordCodec.encodeValue(
                 features: record.features, eventTimeMicros: record.eventTimeMicros, writeTimeMicros: record.writeTimeMicros)
-            return [Array("EVAL".utf8), script, Array("1".utf8), key(record.workspace, record.featureView, record.joinKeys.map(\.value)), value]
+            return [Array("EVAL".utf8), script, Array("1".utf8), key, value]
         }
-        let replies = try withConnection { try $0.pipeline(commands) }
-        return try replies.reduce(0) { total, reply in
-            switch reply {
-            case .integer(let n): return total + Int(n)
-            case .error(let message): throw RedisConnection.Failure.server(message)
-            default: throw RedisConnection.Failure.protocolError("EVAL returned \(reply)")
+        return try withConnection { connection in
+            let replies = try connection.pipeline(commands)
+            var sampled = 0
+            var stored = 0
+            var created: [[UInt8]] = []
+            for (index, reply) in replies.enumerated() {
+                switch reply {
+                case .integer(let n) where index == 0: sampled = Int(n)
+                case .integer(let n):
+                    if n > 0 { stored += 1 }
+                    if n == 2 { created.append(keys[index - 1]) }
+                case .error(let message): throw RedisConnection.Failure.server(message)
+                default: throw RedisConnection.Failure.protocolError("EVAL returned \(reply)")
+                }
             }
+            let joining = created.prefix(max(0, Self.sampleCap - sampled))
+            if !joining.isEmpty { _ = try connection.command([Array("SADD".utf8), sampleKey] + joining) }
+            return stored
         }
     }
 
@@ -136,10 +161,14 @@ public final class RedisOnlineStore: @unchecked Sendable {
         }
     }
 
-    /// One read inside the tenant's namespace, for health checks: it proves the login and the key
-    /// permission. Tenants' ACL users cannot SCAN (SCAN would list other tenants' key names on a
-    /// shared server), so there is no listing to sample from; the read finds nothing or a value.
-    public func probe() throws {
-        _ = try withConnection { try $0.command([Array("GET".utf8), Array("\(config.namespace)health-probe".utf8)]) }
+    /// Up to `limit` stored values of this tenant's namespace, for audits: random members of its
+    /// sample set (about the first `sampleCap` keys it created), then one MGET.
+    public func sample(limit: Int) throws -> [StoredFeatures] {
+        let reply = try withConnection { try $0.command([Array("SRANDMEMBER".utf8), sampleKey, Array(String(max(0, limit)).utf8)]) }
+        guard case .array(let members?) = reply else { throw RedisConnection.Failure.protocolError("SRANDMEMBER returned \(reply)") }
+        let keys = members.compactMap { member -> [UInt8]? in if case .bulk(let key?) = member { return key } else { return nil } }
+        guard !keys.isEmpty else { return [] }
+        return try Self.values(ofMGET: try withConnection { try $0.command([Array("MGET".utf8)] + keys) }, count: keys.count)
+            .compactMap { try $0.map(StoredFeatures.init(encoded:)) }
     }
 }

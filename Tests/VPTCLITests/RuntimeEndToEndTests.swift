@@ -297,7 +297,7 @@ import VPTTestSupport
             return (check?["status"] as? String ?? "missing", check?["observed"] as? String ?? "")
         }
         let healthy = try storeCheck()
-        #expect(healthy.status == "ok" && healthy.observed.contains("redis store in us-east-1 opened and read"), "\(healthy)")
+        #expect(healthy.status == "ok" && healthy.observed.contains("redis store in us-east-1 opened and read (1 sampled)"), "\(healthy)")
         let password = try String(contentsOfFile: passwordFile, encoding: .utf8)
         try "not-the-password\n".write(toFile: passwordFile, atomically: false, encoding: .utf8)
         let refused = try storeCheck()

@@ -53,11 +53,17 @@ import VPTTestSupport
             #expect(got[0]?.features.map(\.value) == [.float64(5), .string("x\u{0}y")])
             #expect(got[1] == nil)
             #expect(got[2]?.eventTimeMicros == 5)
-            // Keys live under the tenant's namespace.
+            // Keys live under the tenant's namespace: the two records, and the sample set that audits
+            // read (the tenant's own user cannot list keys).
             let raw = try adminConnection(redis)
             guard case .array(let keys?) = try raw.command([Array("KEYS".utf8), Array("*".utf8)]) else { throw CocoaError(.coderInvalidValue) }
-            #expect(keys.count == 2)
-            #expect(keys.allSatisfy { if case .bulk(let k?) = $0 { return k.starts(with: Array("vpt:globex:prod:user_txn:".utf8)) } else { return false } })
+            let names = keys.compactMap { if case .bulk(let k?) = $0 { return k } else { return nil } }
+            #expect(names.count == 3)
+            #expect(names.filter { $0.starts(with: Array("vpt:globex:prod:user_txn:".utf8)) }.count == 2)
+            #expect(names.contains(Array("vpt:globex:#sample".utf8)))
+            let sampled = try store.sample(limit: 10)
+            #expect(sampled.map(\.eventTimeMicros).sorted() == [5, 200])
+            #expect(try store.sample(limit: 1).count == 1)
         }
     }
 

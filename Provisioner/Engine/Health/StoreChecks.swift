@@ -20,8 +20,8 @@ enum StoreChecks {
     }
 
     /// Up to `limit` stored values, read with the tenant's own credential. The SQLite file must
-    /// exist already: opening a missing one would create it and hide its loss. Redis gives none: its
-    /// probe is one read in the tenant's namespace (its ACL user may not list keys).
+    /// exist already: opening a missing one would create it and hide its loss. Redis samples from the
+    /// tenant's sample set (its ACL user may not list keys).
     static func sample(_ config: RuntimeConfig, limit: Int) throws -> [StoredFeatures] {
         let (session, sts) = try session(config)
         switch config.onlineStore.kind {
@@ -31,8 +31,7 @@ enum StoreChecks {
             return try store.sample(limit: limit)
         case "redis":
             let store = try RedisOnlineStore(config: config.onlineStore, allowedRegions: config.allowedRegions, session: session, sts: sts, write: false)
-            try store.probe()
-            return []
+            return try store.sample(limit: limit)
         default:
             throw OnlineStoreError.unsupported(config.onlineStore.kind)
         }

@@ -75,6 +75,9 @@ def test_redis_sink_newest_event_wins(tmp_path, redis_url):
     assert key == b"vpt:acme-eu:prod:user_spend:" + encode_entity_key([Value("int64", 1)])
     features, event, _ = decode_value(sink._call([b"GET", key]))
     assert features == [("total", Value("float64", 20.0))] and event == int(pd.Timestamp("2026-11-01T11:30Z").value // 1000)
+    # Keys written for the first time join the tenant's sample set, which audits read.
+    assert sorted(sink._call([b"SRANDMEMBER", b"vpt:acme-eu:#sample", b"10"]) or []) == sorted(
+        [key, sink.key("prod", "user_spend", encode_entity_key([Value("int64", 2)]))])
     # An earlier window (a late backfill) never overwrites the newer value.
     assert run_window(job(tmp_path, redis_url, "2026-11-01T10:00:00Z", "2026-11-01T11:00:00Z"))["online"] == 1  # user 2 only
     features, _, _ = decode_value(sink._call([b"GET", key]))

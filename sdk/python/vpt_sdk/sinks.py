@@ -18,7 +18,11 @@ if current then
   if ne < ce or (ne == ce and nw <= cw) then return 0 end
 end
 redis.call('SET', KEYS[1], ARGV[1])
-return 1"""
+if current then return 1 end
+return 2"""
+# Keys created join the tenant's sample set, which audits read, while it holds fewer than this many
+# (RedisOnlineStore.sampleCap).
+REDIS_SAMPLE_CAP = 1000
 
 
 class SinkError(RuntimeError):
@@ -127,12 +131,20 @@ class RedisSink:
         return self.namespace + f"{workspace}:{view}:".encode() + entity_key
 
     def upsert(self, workspace: str, view: str, records: list[tuple[bytes, bytes, int, int]]) -> int:
+        """Stores the records that are newer than what is there; returns how many were stored."""
         if not records:
             return 0
-        payload = b"".join(self._command([b"EVALSHA", self.sha.encode(), b"1", self.key(workspace, view, key), value])
-                           for key, value, _, _ in records)
+        sample = self.namespace + b"#sample"
+        keys = [self.key(workspace, view, key) for key, _, _, _ in records]
+        payload = self._command([b"SCARD", sample]) + b"".join(
+            self._command([b"EVALSHA", self.sha.encode(), b"1", key, value]) for key, (_, value, _, _) in zip(keys, records))
         self.socket.sendall(payload)
-        return sum(self._reply() for _ in records)
+        sampled = self._reply()
+        replies = [self._reply() for _ in records]
+        joining = [key for key, reply in zip(keys, replies) if reply == 2][:max(0, REDIS_SAMPLE_CAP - sampled)]
+        if joining:
+            self._call([b"SADD", sample, *joining])
+        return sum(1 for reply in replies if reply > 0)
 
     def close(self) -> None:
         self.reader.close()
