@@ -73,6 +73,11 @@ public final class RedisOnlineStore: @unchecked Sendable {
     }
 
     /// Runs `body` on a pooled connection; a connection that failed is dropped, not returned.
+    ///
+    /// An idle connection that the server closed meanwhile (a restart, its idle timeout, `CLIENT
+    /// KILL` after a password rotation) fails on first use; then `body` runs once more on a new
+    /// connection. That is safe for everything sent here: reads, `SADD`, and upserts, where the
+    /// newest-event rule turns a repeat of an upsert that did land into a no-op.
     private func withConnection<T>(_ body: (RedisConnection) throws -> T) throws -> T {
         available.lock()
         while idle.isEmpty && open >= Self.maxConnections { available.wait() }
@@ -91,6 +96,11 @@ public final class RedisOnlineStore: @unchecked Sendable {
         do {
             let result = try body(current)
             connection = current
+            return result
+        } catch RedisConnection.Failure.io where pooled != nil {
+            let fresh = try connect()
+            let result = try body(fresh)
+            connection = fresh
             return result
         }
     }

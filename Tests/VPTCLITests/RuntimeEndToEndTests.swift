@@ -274,35 +274,52 @@ import VPTTestSupport
         let result = try vpt(["provision", "tenant", "globex-us", "-f", file.path], home: home)
         #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
         #expect(result.stdout.contains("Smoke test: a feature read"))
+        // redis-cli as the server's admin (the password through the environment).
+        func admin(_ arguments: [String]) throws -> String {
+            let cli = Process()
+            cli.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            cli.arguments = ["redis-cli", "-p", String(redis.port), "--user", "admin"] + arguments
+            cli.environment = ["REDISCLI_AUTH": try redis.adminPassword(), "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"]
+            let out = Pipe()
+            cli.standardOutput = out
+            try cli.run()
+            let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            cli.waitUntilExit()
+            return text
+        }
         // The smoke test's value went through Redis, under the tenant's namespace (listed as the
         // server's admin: the tenant's own user may not list keys).
-        let cli = Process()
-        cli.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        cli.arguments = ["redis-cli", "-p", String(redis.port), "--user", "admin", "--scan", "--pattern", "vpt:globex-us:*"]
-        cli.environment = ["REDISCLI_AUTH": try redis.adminPassword(), "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"]
-        let out = Pipe()
-        cli.standardOutput = out
-        try cli.run()
-        let keys = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        cli.waitUntilExit()
-        #expect(keys.contains("vpt:globex-us:vpt-health:probe_fv:"))
+        #expect(try admin(["--scan", "--pattern", "vpt:globex-us:*"]).contains("vpt:globex-us:vpt-health:probe_fv:"))
 
         // `vpt health` logs in as the tenant's user; a wrong password in the file is a failed check
         // that names the fix and not the password.
-        func storeCheck() throws -> (status: String, observed: String) {
+        func check(_ id: String) throws -> (status: String, observed: String) {
             let result = try vpt(["health", "globex-us", "--output", "json"], home: home)
             let json = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
             let tenant = (json?["tenants"] as? [[String: Any]])?.first
-            let check = (tenant?["checks"] as? [[String: Any]])?.first { $0["id"] as? String == "store.online" }
+            let check = (tenant?["checks"] as? [[String: Any]])?.first { $0["id"] as? String == id }
             return (check?["status"] as? String ?? "missing", check?["observed"] as? String ?? "")
         }
-        let healthy = try storeCheck()
+        let healthy = try check("store.online")
         #expect(healthy.status == "ok" && healthy.observed.contains("redis store in us-east-1 opened and read (1 sampled)"), "\(healthy)")
-        let password = try String(contentsOfFile: passwordFile, encoding: .utf8)
+        let password = try String(contentsOfFile: passwordFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
         try "not-the-password\n".write(toFile: passwordFile, atomically: false, encoding: .utf8)
-        let refused = try storeCheck()
+        let refused = try check("store.online")
         #expect(refused.status == "fail" && refused.observed.contains("refused the user and password"), "\(refused)")
-        #expect(!refused.observed.contains("not-the-password") && !refused.observed.contains(password.trimmingCharacters(in: .whitespacesAndNewlines)))
-        try password.write(toFile: passwordFile, atomically: false, encoding: .utf8)
+        #expect(!refused.observed.contains("not-the-password") && !refused.observed.contains(password))
+
+        // Rotation without a gap (docs/keys.md): the customer adds a second password and writes it to
+        // the file, the reload of `keys rotate --credentials` reopens the store with it, then the old
+        // password goes and every connection is dropped: the data plane logs in again with the new one.
+        let rotated = "rotated-\(UUID().uuidString)"
+        #expect(try admin(["ACL", "SETUSER", "globex-us", ">\(rotated)"]).contains("OK"))
+        try "\(rotated)\n".write(toFile: passwordFile, atomically: false, encoding: .utf8)
+        let rotation = try vpt(["keys", "rotate", "globex-us", "--credentials"], home: home)
+        #expect(rotation.status == 0, "\(rotation.stdout)\(rotation.stderr)")
+        #expect(try admin(["ACL", "SETUSER", "globex-us", "<\(password)"]).contains("OK"))
+        _ = try admin(["CLIENT", "KILL", "USER", "globex-us"])
+        let served = try check("serving.get-features")
+        #expect(served.status == "ok", "\(served)")
+        #expect(try check("store.online").status == "ok")
     }
 }
