@@ -1,5 +1,9 @@
+/// An online store that cannot serve right now (not reachable, login or access refused): callers
+/// answer 503, not 500. `OnlineStoreError` and the Redis connection's failures conform.
+public protocol OnlineStoreUnavailable: Error {}
+
 /// Why an online store refused to open or to answer; never contains feature values or secrets.
-public enum OnlineStoreError: Error, Equatable, Sendable, CustomStringConvertible {
+public enum OnlineStoreError: OnlineStoreUnavailable, Equatable, Sendable, CustomStringConvertible {
     case outsideResidency(region: String, allowed: [String])
     case accessDenied(String)
     case unsupported(String)

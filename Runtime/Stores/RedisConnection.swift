@@ -16,7 +16,7 @@ enum RESPValue: Equatable {
 /// One blocking connection to a Redis server speaking RESP2, binary-safe. Callers serialize use
 /// (the store holds it behind a lock); pipelined commands are sent in one write.
 final class RedisConnection {
-    enum Failure: Error, CustomStringConvertible {
+    enum Failure: OnlineStoreUnavailable, CustomStringConvertible {
         case connect(String)
         case io(String)
         case protocolError(String)

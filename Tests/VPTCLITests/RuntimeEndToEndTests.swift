@@ -321,5 +321,12 @@ import VPTTestSupport
         let served = try check("serving.get-features")
         #expect(served.status == "ok", "\(served)")
         #expect(try check("store.online").status == "ok")
+
+        // A store that refuses the login is a 503 (retryable) with no detail for the client, not a 500.
+        #expect(try admin(["ACL", "SETUSER", "globex-us", "resetpass"]).contains("OK"))
+        _ = try admin(["CLIENT", "KILL", "USER", "globex-us"])
+        let unavailable = try check("serving.get-features")
+        #expect(unavailable.status == "fail" && unavailable.observed.contains("answered 503: the online store is unavailable"), "\(unavailable)")
+        #expect(!unavailable.observed.contains("127.0.0.1"))
     }
 }

@@ -191,7 +191,8 @@ import VPTTestSupport
                 finished.value.withLock { $0 += 1 }
             }
         }
-        for _ in 0..<200 where started.value.withLock({ $0 }) < width { usleep(10_000) }
+        // Other suites' blocking work may hold the pool first; the blockers start once it frees.
+        for _ in 0..<3_000 where started.value.withLock({ $0 }) < width { usleep(10_000) }
         #expect(started.value.withLock { $0 } == width, "every cooperative thread is held")
         let connection = try RawConnection(port: server.port)
         try connection.send("GET /during HTTP/1.1\r\nhost: x\r\n\r\n")

@@ -10,7 +10,7 @@ import VPTTestSupport
 /// A refused lock must leave every other descriptor of the process alone. It once closed its
 /// descriptor, threw, and then its deinit truncated and closed the same number again; by then
 /// another thread could own that number (an SQLite database), which was truncated or lost its file.
-@Suite struct TenantLockTests {
+@Suite(.offCooperativePool) struct TenantLockTests {
     /// Files written and read back on other threads while refused locks come and go: each must keep
     /// its bytes and its descriptor.
     @Test func aRefusedLockTouchesNoOtherDescriptor() throws {

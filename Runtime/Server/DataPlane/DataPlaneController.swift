@@ -4,6 +4,7 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import VPTContract
+import VPTOnlineStore
 
 /// The data plane's HTTP API: the Tecton-compatible feature server, ingest, health and metrics.
 /// Served by `DataPlaneHTTPServer`: `respond` routes one request and counts it by route and status.
@@ -45,6 +46,10 @@ public struct DataPlaneController: Sendable {
             response = try await dispatch(request)
         } catch let error as APIError {
             response = .error(error)
+        } catch let error as any OnlineStoreUnavailable {
+            // Retryable for clients; the cause (endpoint, login refused) goes to the operator's log only.
+            Logger(label: "vpt.data-plane").error("online store unavailable", metadata: ["route": "\(route)", "error": "\(error)"])
+            response = .error(APIError.unavailable("the online store is unavailable; retry later (the data plane's log says why)"))
         } catch {
             Logger(label: "vpt.data-plane").error("request failed", metadata: ["route": "\(route)", "error": "\(error)"])
             response = .error(APIError(.internalServerError, "the request failed unexpectedly"))
