@@ -190,6 +190,7 @@ let package = Package(
         // Helpers shared by the test targets (temporary folders, the repository root, infra scripts).
         .target(
             name: "VPTTestSupport",
+            dependencies: ["VPTLocalCloud"],
             path: "Tests/Support",
             swiftSettings: swiftSettings
         ),

@@ -4,14 +4,13 @@
 #   infra/redis.sh start PORT DIR                 -> redis-server on 127.0.0.1:PORT, files in DIR; prints the URL
 #   infra/redis.sh user PORT DIR NAME FILE        -> ACL user NAME limited to the keys vpt:NAME:*, its
 #                                                    password written to FILE (0600); prints the URL with the user
-#   infra/redis.sh admin-url PORT DIR             -> the URL of the admin user (its password is in DIR/admin.password)
 #   infra/redis.sh stop PORT
 # The server refuses unauthenticated clients: the `default` user needs the admin password. The
 # `admin` user (password in DIR/admin.password, 0600) holds every right and is for operators, tests
 # and benchmarks only; a tenant's data plane and batch runner use the tenant's own user. Installs redis-server from Debian
 # if it is missing.
 set -euo pipefail
-action="${1:?usage: infra/redis.sh start|user|admin-url|stop PORT [DIR] [NAME FILE]}"
+action="${1:?usage: infra/redis.sh start|user|stop PORT [DIR] [NAME FILE]}"
 port="${2:?port required}"
 if ! command -v redis-server >/dev/null; then
     SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
@@ -69,10 +68,6 @@ user)
     admin_cli "$dir" ACL SAVE >/dev/null
     echo "redis://$name@127.0.0.1:$port/0"
     ;;
-admin-url)
-    dir="${3:?data directory required}"
-    echo "redis://admin:$(cat "$dir/admin.password")@127.0.0.1:$port/0"
-    ;;
 stop)
     # SHUTDOWN as the admin (the server's --dir is its working directory, which holds the admin's
     # password); a signal would not do: a parent that blocks SIGTERM passes the mask on.
@@ -92,7 +87,7 @@ stop)
     exit 1
     ;;
 *)
-    echo "usage: infra/redis.sh start|user|admin-url|stop PORT [DIR] [NAME FILE]" >&2
+    echo "usage: infra/redis.sh start|user|stop PORT [DIR] [NAME FILE]" >&2
     exit 64
     ;;
 esac

@@ -36,6 +36,12 @@ public struct LocalRedis: Sendable {
             .trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
+    /// redis-cli as the admin user (the password through the environment, not the command line).
+    public func admin(_ arguments: [String]) throws -> String {
+        let environment = ["REDISCLI_AUTH": try adminPassword(), "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"]
+        return try commandOutput(["redis-cli", "-p", String(port), "--user", "admin"] + arguments, environment: environment)
+    }
+
     /// `spec` (the globex-us example, or a copy) pointed at this server as `tenant`'s ACL user.
     public func point(_ spec: String, at tenant: String) throws -> String {
         let (url, passwordFile) = try issueUser(tenant)

@@ -1,4 +1,5 @@
 import Foundation
+import VPTLocalCloud
 
 #if canImport(Glibc)
     import Glibc
@@ -33,32 +34,41 @@ private let testRunDirectory: URL = {
     return url
 }()
 
-/// Runs an infra script with posix_spawn + waitpid (Foundation's Process does not reap a script whose
-/// child daemonizes, as redis-server does); stdout goes to /dev/null.
+/// Runs an infra script (found on PATH) and waits for it: ProcessSpawner starts it with no
+/// inherited descriptor and an empty signal mask (redis-server, which the script starts, inherits
+/// both), with its output to /dev/null. Foundation's Process does not reap a script whose child
+/// daemonizes, as redis-server does.
 public func runScript(_ arguments: [String]) throws {
-    var pid: pid_t = 0
-    var actions = posix_spawn_file_actions_t()
-    posix_spawn_file_actions_init(&actions)
-    defer { posix_spawn_file_actions_destroy(&actions) }
-    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
-    for fd in 3..<Int32(1024) where fcntl(fd, F_GETFD) != -1 { posix_spawn_file_actions_addclose(&actions, fd) }
-    // The script and what it starts (redis-server) get an empty signal mask, not the test runner's.
-    var attributes = posix_spawnattr_t()
-    posix_spawnattr_init(&attributes)
-    defer { posix_spawnattr_destroy(&attributes) }
-    var none = sigset_t()
-    sigemptyset(&none)
-    posix_spawnattr_setsigmask(&attributes, &none)
-    posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK))
-    let argv = arguments.map { strdup($0) } + [nil]
-    defer { argv.forEach { free($0) } }
-    guard posix_spawnp(&pid, arguments[0], &actions, &attributes, argv, environ) == 0 else { throw CocoaError(.executableLoad) }
+    let pid = try ProcessSpawner.spawn(["/usr/bin/env"] + arguments, logFile: "/dev/null")
     var status: Int32 = 0
     while waitpid(pid, &status, 0) < 0, errno == EINTR {}
     guard status == 0 else { throw CocoaError(.executableLoad) }
 }
 
+/// The standard output of a command found on PATH, once it has exited; stderr is inherited.
+public func commandOutput(_ arguments: [String], environment: [String: String]? = nil) throws -> String {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = arguments
+    if let environment { process.environment = environment }
+    let out = Pipe()
+    process.standardOutput = out
+    try process.run()
+    let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    process.waitUntilExit()
+    return text
+}
+
 /// A file's permission bits, or nil when it cannot be read.
 public func fileMode(_ url: URL) -> Int? {
     (try? FileManager.default.attributesOfItem(atPath: url.path)[.posixPermissions] as? Int) ?? nil
+}
+
+/// A count that threads add to; tests read it once they are done.
+public final class LockedCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var count = 0
+    public init() {}
+    public func add() { lock.withLock { count += 1 } }
+    public var value: Int { lock.withLock { count } }
 }

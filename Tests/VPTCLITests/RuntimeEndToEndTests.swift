@@ -57,15 +57,7 @@ import VPTTestSupport
 
     /// The status curl sees (URLSession on Linux stalls on a 401 that carries a Basic challenge).
     func curlStatus(_ url: String, ca: String, user: String? = nil) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["curl", "-s", "--cacert", ca, "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "5"] + (user.map { ["-u", $0] } ?? []) + [url]
-        let out = Pipe()
-        process.standardOutput = out
-        try process.run()
-        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return text
+        try commandOutput(["curl", "-s", "--cacert", ca, "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "5"] + (user.map { ["-u", $0] } ?? []) + [url])
     }
 
     static func features(_ json: [String: Any]) -> [Any] { (json["result"] as? [String: Any])?["features"] as? [Any] ?? [] }
@@ -274,22 +266,9 @@ import VPTTestSupport
         let result = try vpt(["provision", "tenant", "globex-us", "-f", file.path], home: home)
         #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
         #expect(result.stdout.contains("Smoke test: a feature read"))
-        // redis-cli as the server's admin (the password through the environment).
-        func admin(_ arguments: [String]) throws -> String {
-            let cli = Process()
-            cli.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            cli.arguments = ["redis-cli", "-p", String(redis.port), "--user", "admin"] + arguments
-            cli.environment = ["REDISCLI_AUTH": try redis.adminPassword(), "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"]
-            let out = Pipe()
-            cli.standardOutput = out
-            try cli.run()
-            let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            cli.waitUntilExit()
-            return text
-        }
         // The smoke test's value went through Redis, under the tenant's namespace (listed as the
         // server's admin: the tenant's own user may not list keys).
-        #expect(try admin(["--scan", "--pattern", "vpt:globex-us:*"]).contains("vpt:globex-us:vpt-health:probe_fv:"))
+        #expect(try redis.admin(["--scan", "--pattern", "vpt:globex-us:*"]).contains("vpt:globex-us:vpt-health:probe_fv:"))
 
         // `vpt health` logs in as the tenant's user; a wrong password in the file is a failed check
         // that names the fix and not the password.
@@ -312,19 +291,19 @@ import VPTTestSupport
         // the file, the reload of `keys rotate --credentials` reopens the store with it, then the old
         // password goes and every connection is dropped: the data plane logs in again with the new one.
         let rotated = "rotated-\(UUID().uuidString)"
-        #expect(try admin(["ACL", "SETUSER", "globex-us", ">\(rotated)"]).contains("OK"))
+        #expect(try redis.admin(["ACL", "SETUSER", "globex-us", ">\(rotated)"]).contains("OK"))
         try "\(rotated)\n".write(toFile: passwordFile, atomically: false, encoding: .utf8)
         let rotation = try vpt(["keys", "rotate", "globex-us", "--credentials"], home: home)
         #expect(rotation.status == 0, "\(rotation.stdout)\(rotation.stderr)")
-        #expect(try admin(["ACL", "SETUSER", "globex-us", "<\(password)"]).contains("OK"))
-        _ = try admin(["CLIENT", "KILL", "USER", "globex-us"])
+        #expect(try redis.admin(["ACL", "SETUSER", "globex-us", "<\(password)"]).contains("OK"))
+        _ = try redis.admin(["CLIENT", "KILL", "USER", "globex-us"])
         let served = try check("serving.get-features")
         #expect(served.status == "ok", "\(served)")
         #expect(try check("store.online").status == "ok")
 
         // A store that refuses the login is a 503 (retryable) with no detail for the client, not a 500.
-        #expect(try admin(["ACL", "SETUSER", "globex-us", "resetpass"]).contains("OK"))
-        _ = try admin(["CLIENT", "KILL", "USER", "globex-us"])
+        #expect(try redis.admin(["ACL", "SETUSER", "globex-us", "resetpass"]).contains("OK"))
+        _ = try redis.admin(["CLIENT", "KILL", "USER", "globex-us"])
         let unavailable = try check("serving.get-features")
         #expect(unavailable.status == "fail" && unavailable.observed.contains("answered 503: the online store is unavailable"), "\(unavailable)")
         #expect(!unavailable.observed.contains("127.0.0.1"))

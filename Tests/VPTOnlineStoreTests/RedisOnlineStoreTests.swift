@@ -126,7 +126,7 @@ import VPTTestSupport
         try await withRedis { redis in
             let t = try await provision(["globex"], redis: redis)[0]
             let store = try RedisOnlineStore(config: t.config.onlineStore, allowedRegions: t.config.allowedRegions, session: t.session, sts: t.sts, write: true)
-            let failures = FailureCount()
+            let failures = LockedCounter()
             DispatchQueue.concurrentPerform(iterations: 16) { worker in
                 for i in 0..<40 {
                     let event = Int64(i * 16 + worker)
@@ -214,11 +214,4 @@ import VPTTestSupport
             _ = try open(a.config.onlineStore)
         }
     }
-}
-
-final class FailureCount: @unchecked Sendable {
-    private let lock = NSLock()
-    private var count = 0
-    func add() { lock.withLock { count += 1 } }
-    var value: Int { lock.withLock { count } }
 }

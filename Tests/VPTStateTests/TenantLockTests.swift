@@ -19,8 +19,8 @@ import VPTTestSupport
         let files = home.appendingPathComponent("files")
         try FileManager.default.createDirectory(at: files, withIntermediateDirectories: true)
         let payload = [UInt8](repeating: 0x5a, count: 4096)
-        let damage = Counter()
-        let refusals = Counter()
+        let damage = LockedCounter()
+        let refusals = LockedCounter()
         let deadline = Date().addingTimeInterval(2.5)
         DispatchQueue.concurrentPerform(iterations: 4) { worker in
             var round = 0
@@ -50,11 +50,4 @@ import VPTTestSupport
         #expect(damage.value == 0, "\(damage.value) files lost bytes or their descriptor while \(refusals.value) locks were refused")
         withExtendedLifetime(held) {}
     }
-}
-
-final class Counter: @unchecked Sendable {
-    private let lock = NSLock()
-    private var count = 0
-    func add() { lock.withLock { count += 1 } }
-    var value: Int { lock.withLock { count } }
 }
