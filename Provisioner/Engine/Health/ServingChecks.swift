@@ -92,53 +92,27 @@ enum ServingChecks {
         return .ok(observed)
     }
 
-    static let errorWarnRate = 0.01
-    static let errorFailRate = 0.05
-    static let errorMinimumRequests = 20.0
-
     /// 5xx answers of both planes since the previous report (the counters are kept in
     /// `run/health-metrics.json`), or since start on the first report.
     static let errorRate = HealthCheck(
         id: "runtime.5xx-rate", title: "Server errors since the last report",
-        threshold: "5xx < \(Int(errorWarnRate * 100))% of requests (fail ≥ \(Int(errorFailRate * 100))%), judged from \(Int(errorMinimumRequests)) requests",
-        onTimeout: .unknown, remedyOnTimeout: "/metrics did not answer in time"
+        threshold: ServerErrorRate.threshold, onTimeout: .unknown, remedyOnTimeout: "/metrics did not answer in time"
     ) { probe in
         guard probe.runtimeEnabled, let cp = probe.controlPlaneURL, let dp = probe.dataPlaneURL else {
             return Verdict(status: .unknown, observed: "no running runtime to ask", remedy: "start the tenant's runtime")
         }
-        var current: [String: [Double]] = [:]
+        var current: [String: ServerErrorRate.Counts] = [:]
         for (plane, url) in [("control-plane", cp), ("data-plane", dp)] {
             let (status, text) = try probe.text(url.appendingPathComponent("metrics"))
             guard status == 200 else {
                 return Verdict(status: .unknown, observed: "\(plane) /metrics answered \(status)", remedy: "see the \(plane) log")
             }
-            let metrics = MetricSamples(text)
-            current[plane] = [
-                metrics.total("http_server_requests_total"), metrics.total("http_server_requests_total") { $0["status"]?.hasPrefix("5") == true },
-            ]
+            current[plane] = ServerErrorRate.counts(MetricSamples(text))
         }
         let file = probe.paths.runDirectory(probe.name).appendingPathComponent("health-metrics.json")
-        let previous = (try? SecureFiles.readJSON([String: [Double]].self, from: file)) ?? nil
+        let previous = (try? SecureFiles.readJSON([String: ServerErrorRate.Counts].self, from: file)) ?? nil
         try? SecureFiles.writeJSON(current, to: file)
-        var requests = 0.0, errors = 0.0
-        for (plane, now) in current {
-            // A restarted process starts its counters at zero: then everything it counted is new.
-            let before = previous?[plane] ?? [0, 0]
-            let reset = now[0] < before[0]
-            requests += reset ? now[0] : now[0] - before[0]
-            errors += reset ? now[1] : now[1] - before[1]
-        }
-        let rate = requests > 0 ? errors / requests : 0
-        let since = previous == nil ? "since start" : "since the last report"
-        let observed = "\(Int(errors)) of \(Int(requests)) requests \(since) (\(String(format: "%.1f", rate * 100))%)"
-        guard requests >= errorMinimumRequests else { return .ok(observed + "; too few to judge") }
-        if rate >= errorFailRate {
-            return Verdict(status: .fail, observed: observed, remedy: "read the 5xx causes in tenants/\(probe.name)/run/*.log")
-        }
-        if rate >= errorWarnRate {
-            return Verdict(status: .warn, observed: observed, remedy: "read the 5xx causes in tenants/\(probe.name)/run/*.log")
-        }
-        return .ok(observed)
+        return ServerErrorRate.verdict(current: current, previous: previous, logs: "tenants/\(probe.name)/run/*.log")
     }
 
     static func message(_ body: Any?) -> String {
