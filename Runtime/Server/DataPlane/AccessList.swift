@@ -1,80 +1,131 @@
 import Foundation
+import Synchronization
 import VPTContract
 
 /// The data plane's copy of the control plane snapshot: who may call and what is applied. Replaced
 /// whole by the poller; read by every request.
+///
+/// Everything a request reads sits in one immutable `State`, so a request takes the lock once, to
+/// load it, and then reads without locking. Taking a shared lock four times per request (loaded?
+/// suspended? the key, the plan) made the two event loops collide on it hundreds of times a second
+/// at serving rates, and each collision is a futex sleep and wake.
 public final class AccessList: @unchecked Sendable {
+    /// One snapshot's view: immutable once built.
+    final class State: @unchecked Sendable {
+        let snapshot: ControlPlaneSnapshot?
+        let keys: [String: Key]
+        /// Feature services resolved once per snapshot: workspace → service → plan.
+        let plans: [String: [String: ServingPlan]]
+        /// Why serving is suspended (the control plane reported the tenant's CMK unavailable).
+        let suspension: String?
+
+        init(snapshot: ControlPlaneSnapshot?, keys: [String: Key], plans: [String: [String: ServingPlan]], suspension: String?) {
+            self.snapshot = snapshot
+            self.keys = keys
+            self.plans = plans
+            self.suspension = suspension
+        }
+
+        static let empty = State(snapshot: nil, keys: [:], plans: [:], suspension: nil)
+    }
+
+    /// An accepted key (by its hash): its principal and where its last use is recorded.
+    struct Key: Sendable {
+        let principal: PrincipalAccess
+        let usage: Usage
+    }
+
+    /// When a key was last accepted, in milliseconds since 1970. One cell per key hash for the
+    /// process's life, shared by every snapshot that lists the key, so a new snapshot keeps it.
+    final class Usage: Sendable {
+        let milliseconds = Atomic<Int64>(0)
+
+        /// Stores `now` when the recorded use is a second or more older: at serving rates almost
+        /// every call is a plain read, and the cache line is not bounced between cores.
+        func record(_ now: Int64) {
+            if now - milliseconds.load(ordering: .relaxed) >= 1000 { milliseconds.store(now, ordering: .relaxed) }
+        }
+    }
+
     private let lock = NSLock()
-    private var snapshot: ControlPlaneSnapshot?
-    private var byKeyHash: [String: PrincipalAccess] = [:]
-    /// Feature services resolved once per snapshot: workspace → service → plan.
-    private var plans: [String: [String: ServingPlan]] = [:]
-    /// Why serving is suspended (the control plane reported the tenant's CMK unavailable).
-    private var suspension: String?
-    /// When each key (by its hash) was last accepted.
-    private var used: [String: Date] = [:]
+    private var state = State.empty
+    private var usage: [String: Usage] = [:]
     public let tenant: String
 
     public init(tenant: String) { self.tenant = tenant }
 
-    public var isLoaded: Bool { lock.withLock { snapshot != nil } }
-    public var version: Int64 { lock.withLock { snapshot?.version ?? -1 } }
+    private var current: State { lock.withLock { state } }
+
+    public var isLoaded: Bool { current.snapshot != nil }
+    public var version: Int64 { current.snapshot?.version ?? -1 }
+    public var suspended: String? { current.suspension }
 
     public func update(_ new: ControlPlaneSnapshot) {
-        var index: [String: PrincipalAccess] = [:]
-        for principal in new.principals { for hash in principal.keyHashes { index[hash] = principal } }
         let planned = ServingPlan.plans(for: new.repos)
         lock.withLock {
-            snapshot = new
-            byKeyHash = index
-            plans = planned
-            suspension = nil
+            var keys: [String: Key] = [:]
+            for principal in new.principals {
+                for hash in principal.keyHashes {
+                    let cell = usage[hash] ?? Usage()
+                    usage[hash] = cell
+                    keys[hash] = Key(principal: principal, usage: cell)
+                }
+            }
+            state = State(snapshot: new, keys: keys, plans: planned, suspension: nil)
         }
     }
 
     /// Stops serving with `reason` until the control plane answers again: the repository and
     /// access rules come from metadata that the tenant's CMK protects (crypto-shredding).
     public func suspend(_ reason: String) {
-        lock.withLock {
-            suspension = reason
-            snapshot = nil
-            byKeyHash = [:]
-            plans = [:]
-        }
+        lock.withLock { state = State(snapshot: nil, keys: [:], plans: [:], suspension: reason) }
     }
-
-    public var suspended: String? { lock.withLock { suspension } }
 
     /// Last accepted use per key fingerprint (first 12 hex digits of the key's SHA-256).
     public func lastUsed() -> [String: Date] {
-        let byHash = lock.withLock { used }
-        return Dictionary(byHash.map { (String($0.key.prefix(12)), $0.value) }, uniquingKeysWith: max)
+        let cells = lock.withLock { usage }
+        var result: [String: Date] = [:]
+        for (hash, cell) in cells {
+            let milliseconds = cell.milliseconds.load(ordering: .relaxed)
+            guard milliseconds > 0 else { continue }
+            let used = Date(timeIntervalSince1970: Double(milliseconds) / 1000)
+            let fingerprint = String(hash.prefix(12))
+            result[fingerprint] = max(result[fingerprint] ?? used, used)
+        }
+        return result
     }
 
-    public func repo(_ workspace: String) -> FeatureRepo? { lock.withLock { snapshot?.repos[workspace] } }
-
-    /// Whether the workspace has a repository, and the plan of one of its feature services.
-    func plan(_ workspace: String, _ service: String) -> (hasRepo: Bool, plan: ServingPlan?) {
-        lock.withLock { (snapshot?.repos[workspace] != nil, plans[workspace]?[service]) }
-    }
+    public func repo(_ workspace: String) -> FeatureRepo? { current.snapshot?.repos[workspace] }
 
     /// The caller of a request, checked against a minimum role on a workspace.
     public func authorize(key: String?, workspace: String, minimum: AccessRole) throws -> PrincipalAccess {
+        try authorize(key: key, workspace: workspace, minimum: minimum, in: current)
+    }
+
+    /// A feature service to serve to the caller: the caller checked for `minimum` on the workspace,
+    /// then the service's plan, both from the same snapshot.
+    func serve(key: String?, workspace: String, service: String, minimum: AccessRole) throws -> ServingPlan {
+        let state = current
+        _ = try authorize(key: key, workspace: workspace, minimum: minimum, in: state)
+        guard state.snapshot?.repos[workspace] != nil else { throw APIError.notFound("workspace '\(workspace)' has no feature repository") }
+        guard let plan = state.plans[workspace]?[service] else {
+            throw APIError.notFound("feature service '\(service)' does not exist in workspace '\(workspace)'")
+        }
+        return plan
+    }
+
+    private func authorize(key: String?, workspace: String, minimum: AccessRole, in state: State) throws -> PrincipalAccess {
         guard let key else { throw APIError.unauthorized() }
         if let claimed = APIKeyFormat.parse(key)?.tenant, claimed != tenant {
             throw APIError.unauthorized("the API key is not valid for this tenant")
         }
-        if let reason = suspended { throw APIError.unavailable(reason) }
-        guard isLoaded else { throw APIError.unavailable("the feature server is starting; access rules are not loaded yet") }
-        let hash = APIKeyFormat.hash(key)
-        let now = Date()
-        guard let principal = lock.withLock({ () -> PrincipalAccess? in
-            let found = byKeyHash[hash]
-            if found != nil { used[hash] = now }
-            return found
-        }) else {
+        if let reason = state.suspension { throw APIError.unavailable(reason) }
+        guard state.snapshot != nil else { throw APIError.unavailable("the feature server is starting; access rules are not loaded yet") }
+        guard let found = state.keys[APIKeyFormat.hash(key)] else {
             throw APIError.unauthorized("the API key is not valid (unknown, revoked or expired)")
         }
+        found.usage.record(Int64(Date().timeIntervalSince1970 * 1000))
+        let principal = found.principal
         guard let held = principal.roles[workspace].flatMap(AccessRole.init(rawValue:)), held >= minimum else {
             throw APIError.forbidden("service account '\(principal.serviceAccount)' needs the \(minimum.rawValue) role (or higher) on workspace '\(workspace)'")
         }

@@ -42,11 +42,7 @@ public struct FeatureServer: Sendable {
     func resolve(_ params: TectonParams, key: String?) throws -> (workspace: String, plan: ServingPlan) {
         let workspace = try params.string("workspace_name")
         let serviceName = try params.string("feature_service_name")
-        _ = try access.authorize(key: key, workspace: workspace, minimum: .consumer)
-        let (hasRepo, plan) = access.plan(workspace, serviceName)
-        guard hasRepo else { throw APIError.notFound("workspace '\(workspace)' has no feature repository") }
-        guard let plan else { throw APIError.notFound("feature service '\(serviceName)' does not exist in workspace '\(workspace)'") }
-        return (workspace, plan)
+        return (workspace, try access.serve(key: key, workspace: workspace, service: serviceName, minimum: .consumer))
     }
 
     /// Converts a request's join key value to the declared type; int64 keys come as decimal strings
