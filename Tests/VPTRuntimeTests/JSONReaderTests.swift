@@ -50,6 +50,25 @@ import Testing
         }
     }
 
+    /// Invalid sequences of every kind, with and without an escape in the same string (the two
+    /// paths of the reader): a stray continuation byte, an overlong encoding, an encoded surrogate,
+    /// a truncated sequence and a code point past U+10FFFF.
+    @Test(arguments: [[0x80], [0xC0, 0xAF], [0xED, 0xA0, 0x80], [0xE2, 0x82], [0xF4, 0x90, 0x80, 0x80]] as [[UInt8]])
+    func refusesEveryKindOfInvalidUTF8(_ invalid: [UInt8]) {
+        for escape in [[], Array("\\n".utf8)] as [[UInt8]] {
+            #expect(throws: JSONReader.Failure(reason: "a string is not valid UTF-8", offset: 2)) {
+                try JSONReader.parse([0x5B, 0x22] + escape + invalid + [0x22, 0x5D])
+            }
+        }
+    }
+
+    @Test func multiByteTextIsReadAsIs() throws {
+        for text in ["größe", "日本", "🙂", "a\\n€"] {
+            let value = try parse("[\"\(text)\"]")
+            #expect(value == .array([.string(text.replacingOccurrences(of: "\\n", with: "\n"))]))
+        }
+    }
+
     @Test func nestingUpToTheLimitIsRead() throws {
         let depth = JSONReader.maxDepth
         var value = try parse(String(repeating: "[", count: depth) + String(repeating: "]", count: depth))
