@@ -81,6 +81,40 @@ import VPTTestSupport
         try await server.stop()
     }
 
+    /// More pipelined requests than the handler queues: it stops reading until the queue drains,
+    /// then reads on, and every request is answered in order. A slow first route makes them queue.
+    @Test func deepPipeliningPausesReadingAndAnswersEveryRequestInOrder() async throws {
+        let count = DataPlaneHTTPHandler.maxQueued * 3
+        let server = try await Self.start { request in
+            if request.path == "/0" { try? await Task.sleep(for: .milliseconds(300)) }
+            return .text("answer \(request.path) \(String(buffer: request.body))")
+        }
+        let connection = try RawConnection(port: server.port)
+        try connection.send((0..<count).map { "POST /\($0) HTTP/1.1\r\nhost: x\r\ncontent-length: 2\r\n\r\n\(String(format: "%02d", $0 % 100))" }.joined())
+        for index in 0..<count {
+            #expect(try connection.readResponse().body == "answer /\(index) \(String(format: "%02d", index % 100))")
+        }
+        try connection.send("GET /after HTTP/1.1\r\nhost: x\r\n\r\n")
+        #expect(try connection.readResponse().body == "answer /after ", "reading resumed once the queue drained")
+        #expect(server.calls == count + 1)
+        try await server.stop()
+    }
+
+    /// A pipelined request behind a `connection: close` one is not answered: the connection closes
+    /// after the response that asked for it.
+    @Test func requestsBehindAConnectionCloseAreDropped() async throws {
+        let server = try await Self.start { request in
+            if request.path == "/first" { try? await Task.sleep(for: .milliseconds(200)) }
+            return .text("answer \(request.path)")
+        }
+        let connection = try RawConnection(port: server.port)
+        try connection.send("GET /first HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\nGET /second HTTP/1.1\r\nhost: x\r\n\r\n")
+        let answer = try connection.readResponse()
+        #expect(answer.body == "answer /first" && answer.headers["connection"] == "close")
+        #expect(try connection.peerClosed())
+        try await server.stop()
+    }
+
     @Test func connectionCloseAndHTTP10AreHonoured() async throws {
         let server = try await Self.start()
         let closing = try RawConnection(port: server.port)
@@ -142,16 +176,35 @@ import VPTTestSupport
         try idle.send("GET /fast HTTP/1.1\r\nhost: x\r\n\r\n")
         #expect(try idle.readResponse().body == "done /fast")
         #expect(try idle.peerClosed(), "closed once idle past the timeout")
+        let stalled = try RawConnection(port: server.port)
+        try stalled.send("POST /fast HTTP/1.1\r\nhost: x\r\ncontent-length: 10\r\n\r\nabc")
+        #expect(try stalled.peerClosed(), "a request stalled halfway holds no connection past the timeout")
+        #expect(server.calls == 2)
         try await server.stop()
     }
 
     @Test func aMalformedRequestGets400AndTheConnectionCloses() async throws {
-        let server = try await Self.start()
+        let refusals = Mutex<[Int]>([])
+        let server = try await Self.start(respond: { request in
+            if request.path == "/slow" { try? await Task.sleep(for: .milliseconds(200)) }
+            return .text("answer \(request.path)")
+        }, onRefusal: { _, status, _ in refusals.withLock { $0.append(status) } })
         let connection = try RawConnection(port: server.port)
         try connection.send("THIS IS NOT HTTP\r\n\r\n")
-        #expect(try connection.readResponse().status == 400)
+        let answer = try connection.readResponse()
+        #expect(answer.status == 400 && answer.headers["connection"] == "close")
+        #expect(answer.body.contains("\"code\"") && answer.body.contains("not valid HTTP/1.1"), "the documented error body: \(answer.body)")
         #expect(try connection.peerClosed())
         #expect(server.calls == 0)
+
+        // Garbage pipelined behind a slow request is answered after it, not ahead of it.
+        let pipelined = try RawConnection(port: server.port)
+        try pipelined.send("GET /slow HTTP/1.1\r\nhost: x\r\n\r\nGET /next HTTP/1.1\r\nhost: x\r\n\r\nNOT HTTP\r\n\r\n")
+        #expect(try pipelined.readResponse().body == "answer /slow")
+        #expect(try pipelined.readResponse().body == "answer /next")
+        #expect(try pipelined.readResponse().status == 400)
+        #expect(try pipelined.peerClosed())
+        #expect(refusals.withLock { $0 } == [400, 400], "each 400 reaches the metrics observer")
         try await server.stop()
     }
 

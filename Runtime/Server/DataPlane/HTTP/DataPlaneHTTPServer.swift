@@ -74,7 +74,9 @@ public struct DataPlaneHTTPServer: Service {
                     let pipeline = channel.pipeline.syncOperations
                     if let sslContext { try pipeline.addHandler(NIOSSLServerHandler(context: sslContext)) }
                     try pipeline.addHandler(IdleStateHandler(readTimeout: idleTimeout))
-                    try pipeline.configureHTTPServerPipeline(withErrorHandling: true)
+                    // DataPlaneHTTPHandler queues pipelined requests (and keeps reading while it answers)
+                    // and answers parse errors in their turn.
+                    try pipeline.configureHTTPServerPipeline(withPipeliningAssistance: false, withErrorHandling: false)
                     try pipeline.addHandler(DataPlaneHTTPHandler(
                             maxBodyBytes: maxBodyBytes, serverName: serverName, routesNeedLoopPreference: !globalIsEventLoop,
                             onRefusal: onRefusal, respond: respond))
