@@ -68,6 +68,39 @@ import VPTTestSupport
         } catch let error as APIError { #expect(error.status == .unauthorized) }
     }
 
+    /// Key usage survives snapshot updates (each poll installs a new state), a revoked key stops
+    /// passing at once, and a suspension answers 503 until the next snapshot.
+    @Test func keyUsageOutlivesSnapshotsAndRevocationAndSuspensionTakeEffectAtOnce() throws {
+        let access = AccessList(tenant: "acme")
+        let (_, key) = APIKeyFormat.generate(tenant: "acme")
+        let (_, other) = APIKeyFormat.generate(tenant: "acme")
+        func snapshot(_ version: Int64, keys: [String]) -> ControlPlaneSnapshot {
+            ControlPlaneSnapshot(
+                version: version, principals: [PrincipalAccess(serviceAccount: "svc", keyHashes: keys.map(APIKeyFormat.hash), roles: ["prod": "consumer"])],
+                repos: [:])
+        }
+        access.update(snapshot(1, keys: [key, other]))
+        #expect(access.lastUsed().isEmpty, "no key used yet")
+        let before = Date()
+        _ = try access.authorize(key: key, workspace: "prod", minimum: .consumer)
+        let fingerprint = String(APIKeyFormat.hash(key).prefix(12))
+        let used = try #require(access.lastUsed()[fingerprint])
+        #expect(abs(used.timeIntervalSince(before)) < 2)
+        #expect(access.lastUsed().count == 1, "only the key that was used")
+
+        access.update(snapshot(2, keys: [other]))  // `key` revoked
+        #expect(access.version == 2)
+        #expect(access.lastUsed()[fingerprint] == used, "the recorded use outlives the snapshot")
+        let revoked = #expect(throws: APIError.self) { try access.authorize(key: key, workspace: "prod", minimum: .consumer) }
+        #expect(revoked?.status == .unauthorized && revoked?.message.contains("revoked") == true)
+        access.suspend("the tenant's CMK is disabled")
+        let suspended = #expect(throws: APIError.self) { try access.authorize(key: other, workspace: "prod", minimum: .consumer) }
+        #expect(suspended?.status == .serviceUnavailable && suspended?.message == "the tenant's CMK is disabled")
+        #expect(!access.isLoaded && access.version == -1)
+        access.update(snapshot(3, keys: [other]))
+        #expect(try access.authorize(key: other, workspace: "prod", minimum: .consumer).serviceAccount == "svc")
+    }
+
     @Test func batchSourcesAndViewsAreValidatedAndServable() throws {
         var repo = good
         repo.batchSources = [
