@@ -214,7 +214,9 @@ let package = Package(
         ),
         .testTarget(
             name: "VPTOnlineStoreTests",
-            dependencies: ["VPTTestSupport", "VPTOnlineStore", "VPTContract", "VPTLocalCloud", "VPTEngine"],
+            dependencies: [
+                "VPTTestSupport", "VPTOnlineStore", "VPTContract", "VPTLocalCloud", "VPTEngine", .product(name: "GRDB", package: "GRDB.swift"),
+            ],
             path: "Tests/VPTOnlineStoreTests",
             swiftSettings: swiftSettings
         ),

@@ -17,23 +17,25 @@ public final class SQLiteOnlineStore: Sendable {
     /// The serving path's reads (see SQLitePointReader).
     private let reader: SQLitePointReader
 
-    /// Opens (creating on first use) the store described by `config`.
+    /// Opens (creating on first use) the store described by `config`. A read or write that finds the
+    /// file locked waits up to `busyTimeout` seconds, then fails as `SQLiteStoreUnavailable`.
     /// - Throws: `OnlineStoreError.outsideResidency` before touching anything when the store's region
     ///   is not allowed; `.accessDenied` when the session may not use this store.
     public init(
-        config: StoreConfig, allowedRegions: [String], session: SessionCredential, sts: LocalSTS, write: Bool, now: Date = Date()
+        config: StoreConfig, allowedRegions: [String], session: SessionCredential, sts: LocalSTS, write: Bool, now: Date = Date(),
+        busyTimeout: Double = 10
     ) throws {
         try StoreAccess.check(
             config, kind: "sqlite", allowedRegions: allowedRegions, session: session, sts: sts, write: write, object: Self.fileName, now: now)
         self.config = config
         let url = URL(fileURLWithPath: config.location)
         var configuration = Configuration()
-        configuration.busyMode = .timeout(10)
+        configuration.busyMode = .timeout(busyTimeout)
         guard write else {
             // Readers (audits, health checks) change nothing: no folder, no mode, no schema.
             configuration.readonly = true
             pool = try DatabasePool(path: url.path, configuration: configuration)
-            reader = try SQLitePointReader(path: url.path, eager: false)
+            reader = try SQLitePointReader(path: url.path, eager: false, busyTimeout: busyTimeout)
             return
         }
         try SecureFiles.makeDirectory(url.deletingLastPathComponent())
@@ -48,12 +50,20 @@ public final class SQLiteOnlineStore: Sendable {
                         PRIMARY KEY (workspace, feature_view, entity_key)) WITHOUT ROWID
                     """)
         }
-        reader = try SQLitePointReader(path: url.path, eager: true)
+        reader = try SQLitePointReader(path: url.path, eager: true, busyTimeout: busyTimeout)
     }
 
     /// Upserts records in one transaction; returns how many rows changed (older events change none).
     @discardableResult
     public func write(_ records: [OnlineRecord]) throws -> Int {
+        do {
+            return try upsert(records)
+        } catch {
+            throw SQLiteStoreUnavailable.classify(error)
+        }
+    }
+
+    private func upsert(_ records: [OnlineRecord]) throws -> Int {
         try pool.write { db in
             let statement = try db.cachedStatement(
                 sql: """
@@ -85,8 +95,12 @@ public final class SQLiteOnlineStore: Sendable {
     /// `read` with each value still encoded, for the serving path to decode onto its features.
     public func readEncoded(workspace: String, featureView: String, entityKeys: [[FeatureValue]]) throws -> [[UInt8]?] {
         // Point lookups by primary key: each SELECT is atomic on its own, so no transaction wraps them.
-        try reader.withSlot { slot in
-            try entityKeys.map { key in try slot.read(workspace, featureView, OnlineRecordCodec.entityKey(key)) }
+        do {
+            return try reader.withSlot { slot in
+                try entityKeys.map { key in try slot.read(workspace, featureView, OnlineRecordCodec.entityKey(key)) }
+            }
+        } catch {
+            throw SQLiteStoreUnavailable.classify(error)
         }
     }
 }

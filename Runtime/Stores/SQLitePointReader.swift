@@ -21,7 +21,7 @@ final class SQLitePointReader: @unchecked Sendable {
         let connection: OpaquePointer
         let statement: OpaquePointer
 
-        init(path: String) throws {
+        init(path: String, busyTimeout: Double) throws {
             var connection: OpaquePointer?
             let flags = SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX
             guard sqlite3_open_v2(path, &connection, flags, nil) == SQLITE_OK, let connection else {
@@ -29,7 +29,7 @@ final class SQLitePointReader: @unchecked Sendable {
                 sqlite3_close_v2(connection)
                 throw Failure.sqlite("open \(path)", SQLITE_CANTOPEN, message)
             }
-            sqlite3_busy_timeout(connection, 10_000)
+            sqlite3_busy_timeout(connection, Int32(busyTimeout * 1000))
             var statement: OpaquePointer?
             let sql = "SELECT value FROM online_record WHERE workspace = ?1 AND feature_view = ?2 AND entity_key = ?3"
             guard sqlite3_prepare_v3(connection, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &statement, nil) == SQLITE_OK, let statement else {
@@ -81,20 +81,22 @@ final class SQLitePointReader: @unchecked Sendable {
     }
 
     private let path: String
+    private let busyTimeout: Double
     private let lock = NSLock()
     private var idle: [Slot] = []
 
     /// - Parameter eager: open the first connection now, so a broken store fails at open time
     ///   rather than at the first request.
-    init(path: String, eager: Bool) throws {
+    init(path: String, eager: Bool, busyTimeout: Double) throws {
         self.path = path
-        if eager { idle = [try Slot(path: path)] }
+        self.busyTimeout = busyTimeout
+        if eager { idle = [try Slot(path: path, busyTimeout: busyTimeout)] }
     }
 
     /// Runs `body` on an idle connection, opening another when all are busy (one per concurrent
     /// reader, so a handful on this runtime's thread pool).
     func withSlot<T>(_ body: (Slot) throws -> T) throws -> T {
-        let slot = try lock.withLock { idle.popLast() } ?? Slot(path: path)
+        let slot = try lock.withLock { idle.popLast() } ?? Slot(path: path, busyTimeout: busyTimeout)
         defer { lock.withLock { idle.append(slot) } }
         return try body(slot)
     }

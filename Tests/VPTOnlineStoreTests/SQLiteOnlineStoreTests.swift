@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import Testing
 import VPTContract
 import VPTEngine
@@ -43,6 +44,31 @@ import VPTTestSupport
         let file = URL(fileURLWithPath: t.config.onlineStore.location)
         #expect(SecureFiles.mode(of: file) == 0o600)
         #expect(SecureFiles.mode(of: file.deletingLastPathComponent()) == 0o700)
+    }
+
+    /// A store locked by another writer past the busy timeout, or gone from disk, fails as
+    /// `SQLiteStoreUnavailable` (the data plane answers 503); the write that failed changed nothing.
+    @Test func aLockedOrMissingStoreIsUnavailableNotBroken() async throws {
+        let t = try await Self.provision(["acme"])[0]
+        let store = try SQLiteOnlineStore(
+            config: t.config.onlineStore, allowedRegions: t.config.allowedRegions, session: t.session, sts: t.sts, write: true, busyTimeout: 0.2)
+        try store.write([record("u1", amount: 1, event: 100, write: 1)])
+        var holding = Configuration()
+        holding.allowsUnsafeTransactions = true  // the lock is held across calls on purpose
+        let holder = try DatabaseQueue(path: t.config.onlineStore.location, configuration: holding)
+        try holder.inDatabase { try $0.execute(sql: "BEGIN IMMEDIATE") }
+        let locked = #expect(throws: SQLiteStoreUnavailable.self) { try store.write([record("u1", amount: 2, event: 200, write: 2)]) }
+        #expect(locked?.code == 5 && locked?.description.contains("locked") == true, "\(String(describing: locked))")
+        try holder.inDatabase { try $0.execute(sql: "ROLLBACK") }
+        #expect(try store.read(workspace: "prod", featureView: "user_txn", entityKeys: [[.string("u1")]])[0]?.features.first?.value == .float64(1))
+
+        // Corruption is not "retry later": it stays an ordinary error (a 500 for the operator).
+        let corrupt = SQLiteStoreUnavailable.classify(DatabaseError(resultCode: .SQLITE_CORRUPT, message: "database disk image is malformed"))
+        #expect(!(corrupt is SQLiteStoreUnavailable))
+        let extended = SQLiteStoreUnavailable.classify(DatabaseError(resultCode: .SQLITE_IOERR_SHORT_READ, message: "short read"))
+        #expect((extended as? SQLiteStoreUnavailable)?.code == 10, "extended codes are judged by their primary code")
+        let cannotOpen = SQLiteStoreUnavailable.classify(SQLitePointReader.Failure.sqlite("open /gone", 14, "unable to open database file"))
+        #expect((cannotOpen as? SQLiteStoreUnavailable)?.message == "open /gone: unable to open database file")
     }
 
     @Test func aStoreOutsideTheAllowedRegionsIsNeverOpened() async throws {

@@ -6,6 +6,7 @@ import VPTContract
 /// entity 42 (event time `now`), and a consumer key for workspace `ws`.
 struct ControllerFixture {
     let key: String
+    let store: MemoryStore
     let features: FeatureServer
     let controller: DataPlaneController
 
@@ -33,6 +34,7 @@ struct ControllerFixture {
         ])
         let metrics = RequestMetrics()
         self.key = key
+        self.store = store
         features = FeatureServer(access: access, store: store, cache: nil, metrics: metrics)
         controller = DataPlaneController(
             features: features,

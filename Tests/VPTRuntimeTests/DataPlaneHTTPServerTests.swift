@@ -4,6 +4,7 @@ import NIOCore
 import Synchronization
 import Testing
 import VPTContract
+import VPTOnlineStore
 import VPTTestSupport
 @testable import VPTRuntime
 
@@ -293,6 +294,17 @@ import VPTTestSupport
         #expect(metrics.contains(#"http_server_requests_total{route="unmatched",status="404"} 1"#), "\(metrics)")
         #expect(metrics.contains(#"http_server_requests_total{route="/ingest",status="405"} 1"#))
         #expect(metrics.contains(#"http_server_requests_total{route="/ingest",status="413"} 1"#), "\(metrics)")
+
+        // A store that cannot serve now (SQLite locked past its busy timeout) is a retryable 503
+        // whose body names no file; a store failing otherwise is a 500.
+        fixture.store.failure = SQLiteStoreUnavailable(code: 5, message: "database is locked at /customer/eu-west-1/online.sqlite")
+        let batch = #"{"params": {"workspace_name": "ws", "feature_service_name": "svc", "request_data": [{"join_key_map": {"id": "42"}}]}}"#
+        for (path, body) in [("/api/v1/feature-service/get-features", body), ("/api/v1/feature-service/get-features-batch", batch)] {
+            let busy = try post(path, body, key: fixture.key)
+            #expect(busy.status == 503 && busy.body.contains("retry later") && !busy.body.contains("sqlite"), "\(path): \(busy.body)")
+        }
+        fixture.store.failure = CancellationError()
+        #expect(try post("/api/v1/feature-service/get-features", body, key: fixture.key).status == 500)
         try await server.stop()
     }
 }

@@ -65,7 +65,10 @@ import VPTTestSupport
 /// An in-memory online store for handler tests (newest event wins, as the real ones).
 final class MemoryStore: OnlineStore, @unchecked Sendable {
     private var rows: [String: StoredFeatures] = [:]
+    /// When set, every read and write throws it (a store that is down, locked or broken).
+    var failure: (any Error)?
     func write(_ records: [OnlineRecord]) throws -> Int {
+        if let failure { throw failure }
         for r in records {
             let key = "\(r.workspace)|\(r.featureView)|\(OnlineRecordCodec.entityKey(r.joinKeys.map(\.value)))"
             rows[key] = StoredFeatures(features: r.features, eventTimeMicros: r.eventTimeMicros, writeTimeMicros: r.writeTimeMicros)
@@ -76,7 +79,8 @@ final class MemoryStore: OnlineStore, @unchecked Sendable {
         entityKeys.map { rows["\(workspace)|\(featureView)|\(OnlineRecordCodec.entityKey($0))"] }
     }
     func readEncoded(workspace: String, featureView: String, entityKeys: [[FeatureValue]]) async throws -> [[UInt8]?] {
-        try read(workspace: workspace, featureView: featureView, entityKeys: entityKeys).map { stored in
+        if let failure { throw failure }
+        return try read(workspace: workspace, featureView: featureView, entityKeys: entityKeys).map { stored in
             stored.map { OnlineRecordCodec.encodeValue(features: $0.features, eventTimeMicros: $0.eventTimeMicros, writeTimeMicros: $0.writeTimeMicros) }
         }
     }
