@@ -3,8 +3,8 @@ import NIOCore
 import NIOHTTP1
 
 /// One connection's requests, behind NIO's HTTP/1.1 decoder and encoder; requests that do not
-/// parse are answered here with the documented 400 body. The body is gathered on the event loop; the route runs as a task
-/// on the same loop, and its response is written when it completes.
+/// parse are answered here with the documented 400 body. The body is gathered on the event loop;
+/// the route runs as a task on the same loop, and its response is written when it completes.
 ///
 /// Pipelined requests are queued here and answered in order, rather than by NIO's pipelining
 /// handler: that one stops reading while a response is pending, which costs two `epoll_ctl` calls
@@ -19,8 +19,9 @@ final class DataPlaneHTTPHandler: ChannelInboundHandler, RemovableChannelHandler
     typealias OutboundOut = HTTPServerResponsePart
 
     typealias Responder = @Sendable (DataPlaneRequest) async -> DataPlaneResponse
-    /// Told of each request the handler answers itself (a 413), with its path and the seconds from
-    /// its head to the answer, so metrics count what never reached a route.
+    /// Told of each request the handler answers itself, so metrics count what never reached a
+    /// route: a 413 with its path and the seconds from its head to the answer, or a 400 for bytes
+    /// that are not HTTP, with an empty path and zero seconds.
     typealias RefusalObserver = @Sendable (_ path: String, _ status: Int, _ seconds: Double) -> Void
 
     /// Pipelined requests waiting for the one in flight; past this many the connection stops reading.
