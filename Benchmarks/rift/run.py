@@ -147,7 +147,8 @@ def run_json(command: list[str], timeout: float) -> dict:
     result = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
     if result.returncode != 0:
         raise SystemExit(f"{command[0]} failed:\n{result.stderr[-2000:]}")
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    # The last JSON line: a library may print other lines (one run failed on a stray line).
+    return json.loads([line for line in result.stdout.splitlines() if line.startswith("{")][-1])
 
 
 def main() -> None:

@@ -9,9 +9,10 @@ customer account), applies the view's SQL transformation (DuckDB; the source is 
   result into a hidden staging folder; each file is renamed into place, and files of the window's
   periods that this run did not produce (periods now empty, a former schedule's files) are removed.
   A re-run therefore replaces its window and never duplicates rows;
-- each entity's newest row is upserted into the online store (SQLite or Redis) in chunks, with the
-  shared record codec and the feature server's rule: a newer event time wins, a late event never
-  overwrites a newer one. Upserts are idempotent, so a killed runner can simply run again.
+- each entity's newest row is upserted into the online store (SQLite or Redis) in chunks, in
+  join-key order, with the shared record codec (``codec_batch``: a whole Arrow batch at once) and
+  the feature server's rule: a newer event time wins, a late event never overwrites a newer one.
+  Upserts are idempotent, so a killed runner can simply run again.
 
 Nothing is loaded whole: DuckDB runs with a memory limit and spills to a folder inside the offline
 store (the customer's region), and online rows are fetched in chunks.
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import itertools
 import json
 import os
 import pathlib
@@ -37,7 +39,7 @@ import uuid
 import duckdb
 
 from .aggregation import SQL_TYPES, aggregation_sql, duration_seconds, served_features
-from .codec import Value, encode_entity_key, encode_value
+from .codec_batch import encode_entity_keys, encode_values
 from .sinks import SinkError, open_sink
 
 CHUNK_ROWS = 50_000
@@ -249,25 +251,23 @@ def _upsert_online(con, job, relation, keys, key_types, features, write_micros, 
     view, workspace = job["view"], job["workspace"]
     chunk = int(os.environ.get("VPT_RIFT_CHUNK_ROWS", CHUNK_ROWS))
     names = ", ".join(_quote(k) for k in keys)
-    cursor = con.execute(
+    # In join-key order: the store's B-tree then takes the upserts almost in sequence. In the order
+    # the window happens to produce, a million upserts into SQLite took 12 s instead of 3.5 s.
+    newest = con.sql(
         f"""SELECT * FROM {relation} QUALIFY row_number() OVER (
-                PARTITION BY {names} ORDER BY _event_time_micros DESC) = 1""")
-    columns = [d[0] for d in cursor.description]
-    index = {name: i for i, name in enumerate(columns)}
+                PARTITION BY {names} ORDER BY _event_time_micros DESC) = 1
+            ORDER BY {names}""")
+    # Arrow batches of `chunk` rows, streamed (DuckDB 2 names it `to_arrow_reader`, 1.x `fetch_arrow_reader`).
+    reader = newest.to_arrow_reader(chunk) if hasattr(newest, "to_arrow_reader") else newest.fetch_arrow_reader(chunk)
     sink = open_sink(job["onlineStore"])
     changed, chunks = 0, 0
     try:
-        while True:
-            batch = cursor.fetchmany(chunk)
-            if not batch:
-                break
-            records = []
-            for row in batch:
-                entity = [Value("int64", int(row[index[k]])) if key_types[k] == "int64" else Value("string", str(row[index[k]]))
-                          for k in keys]
-                values = [(name, Value("null") if row[index[name]] is None else Value(kind, row[index[name]])) for name, kind in features]
-                event = int(row[index["_event_time_micros"]])
-                records.append((encode_entity_key(entity), encode_value(values, event, write_micros), event, write_micros))
+        for batch in reader:
+            if batch.num_rows == 0:
+                continue
+            events = batch.column(batch.schema.get_field_index("_event_time_micros")).to_numpy(zero_copy_only=False).astype("int64")
+            records = list(zip(encode_entity_keys(batch, keys, key_types), encode_values(batch, features, events, write_micros),
+                               events.tolist(), itertools.repeat(write_micros)))
             changed += sink.upsert(workspace, view["name"], records)
             chunks += 1
             if chunks == 1:
