@@ -10,6 +10,7 @@ Prints one `key=value` line per figure. Usage (see docs/benchmarks.md):
 """
 
 import argparse
+import http.client
 import json
 import os
 import pathlib
@@ -201,33 +202,63 @@ def vpt_tenants(args, home, workdir, redis_port):
     return tenants, vpt, env
 
 
+class Connection:
+    """One keep-alive HTTPS connection, as a client application with a pooled HTTP client has."""
+
+    def __init__(self, port, ca):
+        self.http = http.client.HTTPSConnection("127.0.0.1", port, context=ssl.create_default_context(cafile=ca), timeout=30)
+
+    def post(self, path, key, body):
+        self.http.request("POST", path, body=json.dumps(body), headers={"Authorization": f"Tecton-key {key}", "Content-Type": "application/json"})
+        response = self.http.getresponse()
+        raw = response.read()
+        if response.status != 200:
+            raise SystemExit(f"{path} answered {response.status}: {raw[:300]!r}")
+        return json.loads(raw)
+
+    def close(self):
+        self.http.close()
+
+
 def ingest_benchmarks(tenant, store):
-    url = f"https://127.0.0.1:{tenant['data']}/ingest"
+    """Records/s at batches of 100 and of 1, and ingest-to-servable latency, each over one
+    keep-alive connection (what a client application has) and over a new connection per request
+    (what a script calling with urllib has: a TLS handshake each time)."""
     now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
     def record(user, value):
         return {"record": {"user_id": str(user), "ts": now, **{f: value + i for i, f in enumerate(FEATURES)}}}
 
-    for batch, requests in ((100, USERS // 100), (1, 300)):
-        start = time.perf_counter()
-        for r in range(requests):
-            records = [record((r * batch + i) % USERS, 1.0) for i in range(batch)]
-            call("POST", url, tenant["key"], {"workspace_name": "prod", "records": {"user_events": records}}, ca=tenant["ca"])
-        elapsed = time.perf_counter() - start
-        print(f"ingest target=vpt store={store} batch={batch} records_per_s={batch * requests / elapsed:.0f}", flush=True)
-    latencies = []
-    get = f"https://127.0.0.1:{tenant['data']}/api/v1/feature-service/get-features"
-    for i in range(200):
-        value = 1000.0 + i
-        start = time.perf_counter()
-        call("POST", url, tenant["key"], {"workspace_name": "prod", "records": {"user_events": [record(7, value)]}}, ca=tenant["ca"])
-        while True:
-            answer = call("POST", get, tenant["key"], {"params": {"workspace_name": "prod", "feature_service_name": "bench_service", "join_key_map": {"user_id": "7"}}}, ca=tenant["ca"])
-            if answer["result"]["features"][0] == value:
-                break
-        latencies.append((time.perf_counter() - start) * 1000)
-    latencies.sort()
-    print(f"ingest_to_servable target=vpt store={store} p50_ms={latencies[len(latencies) // 2]:.3f} p99_ms={latencies[int(len(latencies) * 0.99) - 1]:.3f}", flush=True)
+    url = f"https://127.0.0.1:{tenant['data']}"
+    get = {"params": {"workspace_name": "prod", "feature_service_name": "bench_service", "join_key_map": {"user_id": "7"}}}
+    for connection in ("keep-alive", "new"):
+        writer = Connection(tenant["data"], tenant["ca"]) if connection == "keep-alive" else None
+        reader = Connection(tenant["data"], tenant["ca"]) if connection == "keep-alive" else None
+
+        def post(client, path, body):
+            return client.post(path, tenant["key"], body) if client else call("POST", url + path, tenant["key"], body, ca=tenant["ca"])
+
+        for batch, requests in ((100, USERS // 100), (1, 300)):
+            start = time.perf_counter()
+            for r in range(requests):
+                records = [record((r * batch + i) % USERS, 1.0) for i in range(batch)]
+                post(writer, "/ingest", {"workspace_name": "prod", "records": {"user_events": records}})
+            elapsed = time.perf_counter() - start
+            print(f"ingest target=vpt store={store} connection={connection} batch={batch} records_per_s={batch * requests / elapsed:.0f}", flush=True)
+        latencies = []
+        for i in range(200):
+            value = 1000.0 + i + (0.5 if connection == "new" else 0)
+            start = time.perf_counter()
+            post(writer, "/ingest", {"workspace_name": "prod", "records": {"user_events": [record(7, value)]}})
+            while post(reader, "/api/v1/feature-service/get-features", get)["result"]["features"][0] != value:
+                pass
+            latencies.append((time.perf_counter() - start) * 1000)
+        latencies.sort()
+        print(f"ingest_to_servable target=vpt store={store} connection={connection} p50_ms={latencies[len(latencies) // 2]:.3f} "
+              f"p99_ms={latencies[int(len(latencies) * 0.99) - 1]:.3f}", flush=True)
+        for client in (writer, reader):
+            if client:
+                client.close()
 
 
 def feast_server(args, store, workdir, redis_port, port):
@@ -275,6 +306,7 @@ def main():
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=3, help="interleaved runs per target at saturation and at half load (medians are reported)")
     parser.add_argument("--skip-feast", action="store_true", help="measure vpt and the no-op handler only")
+    parser.add_argument("--ingest-only", action="store_true", help="measure ingest only, then stop")
     args = parser.parse_args()
     workdir = tempfile.mkdtemp(prefix="vpt-serving-bench-")
     home = pathlib.Path(workdir) / "fleet"
@@ -286,6 +318,8 @@ def main():
         tenants, vpt, env = vpt_tenants(args, home, workdir, redis_port)
         for store, tenant in tenants.items():
             ingest_benchmarks(tenant, store)
+        if args.ingest_only:
+            return
         noop_port = redis_port + 1000
         hummingbird_port = redis_port + 1003
         # The no-op handlers serve HTTPS with the sqlite tenant's certificate: all pay for TLS. The
