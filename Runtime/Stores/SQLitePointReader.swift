@@ -48,10 +48,10 @@ final class SQLitePointReader: @unchecked Sendable {
 
         /// The value column of the row, or nil when there is none.
         func read(_ workspace: String, _ featureView: String, _ key: [UInt8]) throws -> [UInt8]? {
-            // SQLITE_STATIC (the nil destructor): SQLite reads the caller's bytes in place instead of copying them, which
-            // saves three mallocs per read, and with them three trips through SQLite's global
-            // allocator mutex that both event loops contend for. The bytes stay valid because the
-            // statement is stepped, read and reset inside these closures.
+            // SQLITE_STATIC (the nil destructor): SQLite reads the caller's bytes in place instead
+            // of copying them, which saves three mallocs per read, and with them three trips
+            // through SQLite's global allocator mutex that both event loops contend for. The bytes
+            // stay valid because the statement is stepped, read and reset inside these closures.
             try workspace.withCString { workspace in
                 try featureView.withCString { featureView in
                     try key.withUnsafeBytes { key in
@@ -62,7 +62,9 @@ final class SQLitePointReader: @unchecked Sendable {
                         var code = sqlite3_bind_text(statement, 1, workspace, -1, nil)
                         if code == SQLITE_OK { code = sqlite3_bind_text(statement, 2, featureView, -1, nil) }
                         // A zero-length key still binds a blob (not NULL): SQLite wants a non-nil pointer.
-                        if code == SQLITE_OK { code = sqlite3_bind_blob(statement, 3, key.baseAddress ?? UnsafeRawPointer(workspace), Int32(key.count), nil) }
+                        if code == SQLITE_OK {
+                            code = sqlite3_bind_blob(statement, 3, key.baseAddress ?? UnsafeRawPointer(workspace), Int32(key.count), nil)
+                        }
                         guard code == SQLITE_OK else { throw Failure.sqlite("bind", code, String(cString: sqlite3_errmsg(connection))) }
                         switch sqlite3_step(statement) {
                         case SQLITE_ROW:
