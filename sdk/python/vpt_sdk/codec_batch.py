@@ -74,9 +74,9 @@ def encode_values(batch: pa.RecordBatch, features: Sequence[Tuple[str, str]], ev
         fast = np.ones(count, dtype=bool)
     rows = np.flatnonzero(fast)
     if len(rows):
+        names = [name.encode("utf-8") for name, _ in features]
         fields = [("version", "u1"), ("event", ">i8"), ("write", ">i8"), ("count", ">u2")]
-        for i, (name, kind) in enumerate(features):
-            encoded = name.encode("utf-8")
+        for i, ((_, kind), encoded) in enumerate(zip(features, names)):
             fields += [(f"n{i}", ">u2"), (f"s{i}", f"S{len(encoded)}"), (f"t{i}", "u1"), (f"v{i}", _FIXED[kind][1])]
         layout = np.dtype(fields)
         out = np.empty(len(rows), dtype=layout)
@@ -84,8 +84,7 @@ def encode_values(batch: pa.RecordBatch, features: Sequence[Tuple[str, str]], ev
         out["event"] = events[rows]
         out["write"] = write_micros
         out["count"] = len(features)
-        for i, ((name, kind), (payload, _)) in enumerate(zip(features, fixed)):
-            encoded = name.encode("utf-8")
+        for i, ((_, kind), encoded, (payload, _)) in enumerate(zip(features, names, fixed)):
             out[f"n{i}"] = len(encoded)
             out[f"s{i}"] = encoded
             out[f"t{i}"] = _FIXED[kind][0]

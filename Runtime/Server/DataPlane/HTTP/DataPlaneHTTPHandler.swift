@@ -146,15 +146,11 @@ final class DataPlaneHTTPHandler: ChannelInboundHandler, RemovableChannelHandler
             // (where it runs unless the route resumed elsewhere, say after a store call on another loop).
             let operation: @Sendable () async -> Void = {
                 let response = await respond(request)
-                guard loop.inEventLoop else {
-                    loop.execute {
-                        let (handler, context) = bound.value
-                        handler.write(response, for: head, keepAlive: head.isKeepAlive, context: context)
-                    }
-                    return
+                let answer: @Sendable () -> Void = {
+                    let (handler, context) = bound.value
+                    handler.write(response, for: head, keepAlive: head.isKeepAlive, context: context)
                 }
-                let (handler, context) = bound.value
-                handler.write(response, for: head, keepAlive: head.isKeepAlive, context: context)
+                if loop.inEventLoop { answer() } else { loop.execute(answer) }
             }
             if routesNeedLoopPreference {
                 Task(executorPreference: executor(for: loop), operation: operation)
