@@ -60,8 +60,10 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
                 // The serving path's point reads use the SQLite C API directly (SQLitePointReader).
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
-                // Redis reads for the serving path run on the data plane's event loops (RedisLoopClient).
+                // Redis reads for the serving path run on the data plane's event loops (RedisLoopClient),
+                // over TLS for rediss:// endpoints.
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"), .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
             path: "Runtime/Stores",
             swiftSettings: swiftSettings

@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # Starts (or stops) a real redis-server on loopback for the online store, tests and benchmarks, and
 # issues the per-tenant ACL users that a customer would create for the vendor.
-#   infra/redis.sh start PORT DIR                 -> redis-server on 127.0.0.1:PORT, files in DIR; prints the URL
+#   infra/redis.sh start PORT DIR [tls]           -> redis-server on 127.0.0.1:PORT, files in DIR; prints the URL.
+#                                                    With `tls` it speaks only TLS on PORT, with a certificate
+#                                                    for `localhost` from a CA of its own (DIR/tls/ca.pem, for
+#                                                    the store's caFile), and the URLs are rediss://localhost:PORT;
+#                                                    a later start on the same DIR keeps TLS.
 #   infra/redis.sh user PORT DIR NAME FILE        -> ACL user NAME limited to the keys vpt:NAME:*, its
 #                                                    password written to FILE (0600); prints the URL with the user
 #   infra/redis.sh stop PORT
@@ -12,17 +16,38 @@
 set -euo pipefail
 action="${1:?usage: infra/redis.sh start|user|stop PORT [DIR] [NAME FILE]}"
 port="${2:?port required}"
-if ! command -v redis-server >/dev/null; then
+install() {
     SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-    $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq redis-server >/dev/null
-fi
+    $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "$@" >/dev/null
+}
+command -v redis-server >/dev/null || install redis-server
+
+# TLS mode is a property of the data directory: it holds the CA and the server's certificate.
+tls_flags() { [ -s "$1/tls/ca.pem" ] && echo "--tls --cacert $1/tls/ca.pem -h localhost"; true; }
+url_scheme_host() { [ -s "$1/tls/ca.pem" ] && echo "rediss://" "localhost" || echo "redis://" "127.0.0.1"; }
+
+# A CA of the server's own and a certificate for `localhost` (and 127.0.0.1) that it signs.
+make_certificates() {
+    local tls="$1/tls"
+    command -v openssl >/dev/null || install openssl
+    mkdir -p "$tls" && chmod 700 "$tls"
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 -subj "/CN=vpt test redis CA" \
+        -keyout "$tls/ca-key.pem" -out "$tls/ca.pem" 2>/dev/null
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=localhost" \
+        -keyout "$tls/server-key.pem" -out "$tls/server.csr" 2>/dev/null
+    printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' > "$tls/server.ext"
+    openssl x509 -req -in "$tls/server.csr" -CA "$tls/ca.pem" -CAkey "$tls/ca-key.pem" -CAcreateserial -days 30 \
+        -extfile "$tls/server.ext" -out "$tls/server.pem" 2>/dev/null
+    rm -f "$tls/server.csr" "$tls/server.ext"
+}
 
 random_password() { head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n'; }
 
 # redis-cli as admin; the password goes through the environment, never the command line.
 admin_cli() {
     local dir="$1"; shift
-    REDISCLI_AUTH="$(cat "$dir/admin.password")" redis-cli -p "$port" --user admin "$@"
+    # shellcheck disable=SC2046  # the TLS flags are words
+    REDISCLI_AUTH="$(cat "$dir/admin.password")" redis-cli $(tls_flags "$dir") -p "$port" --user admin "$@"
 }
 
 case "$action" in
@@ -39,11 +64,18 @@ start)
         hash="$(tr -d '\n' < "$dir/admin.password" | sha256sum | cut -d' ' -f1)"
         printf 'user default on #%s ~* &* +@all\nuser admin on #%s ~* &* +@all\n' "$hash" "$hash" > "$dir/users.acl"
     fi
-    redis-server --port "$port" --bind 127.0.0.1 --protected-mode yes --daemonize yes \
+    listen=(--port "$port")
+    if [ "${4:-}" = tls ] || [ -s "$dir/tls/ca.pem" ]; then
+        [ -s "$dir/tls/server.pem" ] || make_certificates "$dir"
+        listen=(--port 0 --tls-port "$port" --tls-cert-file "$dir/tls/server.pem" --tls-key-file "$dir/tls/server-key.pem"
+            --tls-ca-cert-file "$dir/tls/ca.pem" --tls-auth-clients no)
+    fi
+    redis-server "${listen[@]}" --bind 127.0.0.1 --protected-mode yes --daemonize yes \
         --dir "$dir" --pidfile "$dir/redis.pid" --logfile "$dir/redis.log" \
         --aclfile "$dir/users.acl" --appendonly yes --appendfsync everysec --save ""
+    read -r scheme host < <(url_scheme_host "$dir")
     for _ in $(seq 1 50); do
-        admin_cli "$dir" ping 2>/dev/null | grep -q PONG && { echo "redis://127.0.0.1:$port/0"; exit 0; }
+        admin_cli "$dir" ping 2>/dev/null | grep -q PONG && { echo "$scheme$host:$port/0"; exit 0; }
         sleep 0.1
     done
     echo "redis-server did not answer on port $port; see $dir/redis.log" >&2
@@ -66,7 +98,8 @@ user)
         "~vpt:$name:*" resetchannels -@all +ping +select +get +mget +set +eval +evalsha +script\|load \
         +scard +sadd +srandmember >/dev/null
     admin_cli "$dir" ACL SAVE >/dev/null
-    echo "redis://$name@127.0.0.1:$port/0"
+    read -r scheme host < <(url_scheme_host "$dir")
+    echo "$scheme$name@$host:$port/0"
     ;;
 stop)
     # SHUTDOWN as the admin (the server's --dir is its working directory, which holds the admin's
@@ -76,7 +109,7 @@ stop)
         if [ -n "$dir" ] && [ -r "$dir/admin.password" ]; then
             admin_cli "$dir" shutdown nosave >/dev/null 2>&1 || true
         else
-            redis-cli -p "$port" shutdown nosave >/dev/null 2>&1 || true
+            redis-cli $(tls_flags "${dir:-/nonexistent}") -p "$port" shutdown nosave >/dev/null 2>&1 || true
         fi
     done
     for _ in $(seq 1 100); do
@@ -87,7 +120,7 @@ stop)
     exit 1
     ;;
 *)
-    echo "usage: infra/redis.sh start|user|stop PORT [DIR] [NAME FILE]" >&2
+    echo "usage: infra/redis.sh start|user|stop PORT [DIR] [NAME FILE | tls]" >&2
     exit 64
     ;;
 esac

@@ -189,9 +189,17 @@ public struct Provisioner: Sendable {
     /// configuration-only fleet skips this: its runtime reads them where it runs (the runtime-secrets
     /// Secret in Kubernetes).
     func preflight(_ spec: TenantSpec) throws {
-        guard try runtimeEnabled(), let passwordFile = spec.customerAccount.onlineStore.passwordFile else { return }
-        do { try RedisOnlineStore.checkPasswordFile(passwordFile) } catch {
-            throw ProviderError.unusableSecret(field: "customerAccount.onlineStore.passwordFile", reason: "\(error)")
+        guard try runtimeEnabled() else { return }
+        let online = spec.customerAccount.onlineStore
+        if let passwordFile = online.passwordFile {
+            do { try RedisOnlineStore.checkPasswordFile(passwordFile) } catch {
+                throw ProviderError.unusableSecret(field: "customerAccount.onlineStore.passwordFile", reason: "\(error)")
+            }
+        }
+        if let caFile = online.caFile {
+            do { try RedisOnlineStore.checkCAFile(caFile) } catch {
+                throw ProviderError.unusableSecret(field: "customerAccount.onlineStore.caFile", reason: "\(error)")
+            }
         }
     }
 

@@ -14,6 +14,8 @@ struct RuntimeConfigRenderer {
     var auditLogFile: String? = nil
     /// Where the runtime finds the Redis password; default: the file the spec names.
     var onlineStorePasswordFile: String? = nil
+    /// Where the runtime finds the Redis server's CA certificates; default: the file the spec names.
+    var onlineStoreCAFile: String? = nil
 
     func render() throws -> String {
         let template = try MustacheTemplate(string: try Templates.text("runtime/runtime.json.mustache"))
@@ -40,7 +42,8 @@ struct RuntimeConfigRenderer {
         let online = StoreConfig(
             kind: customer.onlineStore.kind.rawValue, account: customer.accountId, region: customer.onlineStore.region,
             location: graph.onlineStoreLocation, resource: graph.onlineStoreResource, namespace: "vpt:\(tenant):",
-            passwordFile: customer.onlineStore.passwordFile.map { onlineStorePasswordFile ?? $0 })
+            passwordFile: customer.onlineStore.passwordFile.map { onlineStorePasswordFile ?? $0 },
+            caFile: customer.onlineStore.caFile.map { onlineStoreCAFile ?? $0 })
         let offline = StoreConfig(
             kind: customer.offlineStore.kind.rawValue, account: customer.accountId, region: customer.offlineStore.region,
             location: graph.offlineStoreLocation, resource: graph.offlineStoreResource, namespace: tenant)

@@ -120,16 +120,22 @@ public enum OnlineStoreKind: String, Codable, Sendable, CaseIterable {
 public struct OnlineStoreSpec: Codable, Sendable, Equatable {
     public var kind: OnlineStoreKind
     public var region: String
-    /// Redis URL (`redis://[user@]host:port/db`) for `redis`; an endpoint override for `dynamodb`.
+    /// Redis URL (`redis://[user@]host:port/db`, or `rediss://` for TLS) for `redis`; an endpoint
+    /// override for `dynamodb`.
     public var endpoint: String?
     /// Redis: an absolute path to the file (0600) holding the password of the ACL user the customer
     /// issued for this tenant. The spec names the file; the password never enters the spec or state.
     public var passwordFile: String?
-    public init(kind: OnlineStoreKind, region: String, endpoint: String? = nil, passwordFile: String? = nil) {
+    /// Redis over TLS (`rediss://`): an absolute path to a PEM file of the certificate authorities
+    /// that sign the server's certificate; absent, the system's trust roots (a managed service's
+    /// public CA).
+    public var caFile: String?
+    public init(kind: OnlineStoreKind, region: String, endpoint: String? = nil, passwordFile: String? = nil, caFile: String? = nil) {
         self.kind = kind
         self.region = region
         self.endpoint = endpoint
         self.passwordFile = passwordFile
+        self.caFile = caFile
     }
 }
 

@@ -105,7 +105,7 @@ public enum TenantSpecParser {
             online = OnlineStoreSpec(
                 kind: m.choice("kind", default: OnlineStoreKind.sqlite) ?? .sqlite,
                 region: m.string("region", default: region), endpoint: m.optionalString("endpoint"),
-                passwordFile: m.optionalString("passwordFile"))
+                passwordFile: m.optionalString("passwordFile"), caFile: m.optionalString("caFile"))
             m.finish()
         }
         var offline = OfflineStoreSpec(kind: .local, region: region)

@@ -97,10 +97,22 @@ struct TenantSpecValidator {
                 redacted.password = "***"
                 shown = redacted.string ?? "redis://***"
             }
+            let tls = url?.scheme == "rediss"
             check(
                 "\(p).onlineStore.endpoint", shown,
-                url?.scheme == "redis" && url?.host?.isEmpty == false && url?.port != nil,
-                "is required for a redis online store, as redis://[USER@]HOST:PORT[/DB] (rediss:// TLS endpoints are not supported yet)")
+                (url?.scheme == "redis" || tls) && url?.host?.isEmpty == false && url?.port != nil,
+                "is required for a redis online store, as redis://[USER@]HOST:PORT[/DB], or rediss:// for TLS")
+            if tls, let host = url?.host, NameRules.isIPAddress(host) {
+                check(
+                    "\(p).onlineStore.endpoint", shown, false,
+                    "must name the server by the DNS name in its TLS certificate, not by an IP address, for the certificate to be checked")
+            }
+            if let caFile = online.caFile {
+                check("\(p).onlineStore.caFile", caFile, tls, "is only used with a rediss:// (TLS) endpoint; remove it or use rediss://")
+                check(
+                    "\(p).onlineStore.caFile", caFile, caFile.hasPrefix("/") && !caFile.contains("\0"),
+                    "must be the absolute path of a PEM file with the certificate authorities of the server's certificate")
+            }
             check(
                 "\(p).onlineStore.endpoint", shown, url?.password == nil,
                 "must not carry a password; put it in a file and name that file in onlineStore.passwordFile")
@@ -114,6 +126,9 @@ struct TenantSpecValidator {
             }
             if let passwordFile = online.passwordFile {
                 check("\(p).onlineStore.passwordFile", passwordFile, false, "is only used by a redis online store; remove it")
+            }
+            if let caFile = online.caFile {
+                check("\(p).onlineStore.caFile", caFile, false, "is only used by a redis online store; remove it")
             }
             if online.kind == .dynamodb {
                 check(

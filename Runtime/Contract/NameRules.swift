@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 /// Syntax rules for names and identifiers in a spec, shared by validation and the CLI.
 public enum NameRules {
     /// Longest tenant name: it is embedded in resource names with tight limits (IAM roles, buckets).
@@ -11,6 +17,14 @@ public enum NameRules {
             return false
         }
         return bytes.allSatisfy { isLower($0) || isDigit($0) || $0 == UInt8(ascii: "-") }
+    }
+
+    /// An IPv4 or IPv6 address literal (an IPv6 one may be in URL brackets), as opposed to a host name.
+    public static func isIPAddress(_ host: String) -> Bool {
+        let bare = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
+        var v4 = in_addr()
+        var v6 = in6_addr()
+        return inet_pton(AF_INET, bare, &v4) == 1 || inet_pton(AF_INET6, bare, &v6) == 1
     }
 
     /// Cloud region names such as `eu-west-1`, `us-gov-west-1`, `ap-southeast-2`.

@@ -120,9 +120,13 @@ public struct StoreConfig: Codable, Sendable, Equatable {
     /// Redis: the file (0600) holding the password of the endpoint's ACL user; absent for stores
     /// that the cross-account session alone opens.
     public var passwordFile: String?
+    /// Redis over TLS (`rediss://`): a PEM file of the certificate authorities to trust for the
+    /// server's certificate; absent, the system's trust roots.
+    public var caFile: String?
 
     public init(
-        kind: String, account: String, region: String, location: String, resource: String, namespace: String, passwordFile: String? = nil
+        kind: String, account: String, region: String, location: String, resource: String, namespace: String, passwordFile: String? = nil,
+        caFile: String? = nil
     ) {
         self.kind = kind
         self.account = account
@@ -131,6 +135,7 @@ public struct StoreConfig: Codable, Sendable, Equatable {
         self.resource = resource
         self.namespace = namespace
         self.passwordFile = passwordFile
+        self.caFile = caFile
     }
 }
 

@@ -1,8 +1,7 @@
 import Foundation
-
-#if canImport(Glibc)
-    import Glibc
-#endif
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
 
 /// A reply of the Redis protocol (RESP2).
 enum RESPValue: Equatable {
@@ -13,73 +12,53 @@ enum RESPValue: Equatable {
     case array([RESPValue]?)
 }
 
-/// One blocking connection to a Redis server speaking RESP2, binary-safe. Callers serialize use
-/// (the store holds it behind a lock); pipelined commands are sent in one write.
-final class RedisConnection {
+/// One blocking connection to a Redis server, for the callers that are not on an event loop's
+/// schedule: ingest writes (on NIO's blocking pool), audits, the store's open-time check. It rides
+/// on a `RedisLoopClient` of its own, so plain TCP and TLS (`rediss://`) take the same path as the
+/// serving reads; the caller's thread waits for the replies. Callers serialize use (the store holds
+/// it in a pool); pipelined commands go out in one write.
+final class RedisConnection: @unchecked Sendable {
     enum Failure: OnlineStoreUnavailable, CustomStringConvertible {
         case connect(String)
         case io(String)
+        case tls(String)
         case protocolError(String)
         case server(String)
         var description: String {
             switch self {
             case .connect(let m): "cannot connect to redis: \(m)"
             case .io(let m): "redis connection failed: \(m)"
+            case .tls(let m): "redis TLS failed: \(m)"
             case .protocolError(let m): "unexpected redis reply: \(m)"
             case .server(let m): "redis error: \(m)"
             }
         }
     }
 
-    private let fd: Int32
-    private var buffer: [UInt8] = []
-    private var position = 0
+    /// The loop the blocking connections' I/O runs on. It is not one of the data plane's serving
+    /// loops: a caller may be on one of those, and a thread must never wait on its own loop.
+    private static let ioGroup = MultiThreadedEventLoopGroup(numberOfThreads: 1)
 
-    /// Connects over TCP with a timeout on every read and write.
-    init(host: String, port: Int, timeoutSeconds: Int = 5) throws {
-        var hints = addrinfo()
-        hints.ai_family = AF_UNSPEC
-        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
-        var result: UnsafeMutablePointer<addrinfo>?
-        guard getaddrinfo(host, String(port), &hints, &result) == 0, let info = result else {
-            throw Failure.connect("cannot resolve \(host)")
-        }
-        defer { freeaddrinfo(result) }
-        let socketFD = socket(info.pointee.ai_family, info.pointee.ai_socktype, info.pointee.ai_protocol)
-        guard socketFD >= 0 else { throw Failure.connect(String(cString: strerror(errno))) }
-        var timeout = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
-        setsockopt(socketFD, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        setsockopt(socketFD, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        var noDelay: Int32 = 1
-        setsockopt(socketFD, Int32(IPPROTO_TCP), TCP_NODELAY, &noDelay, socklen_t(MemoryLayout<Int32>.size))
-        guard Glibc.connect(socketFD, info.pointee.ai_addr, info.pointee.ai_addrlen) == 0 else {
-            let message = String(cString: strerror(errno))
-            close(socketFD)
-            throw Failure.connect("\(host):\(port): \(message)")
-        }
-        fd = socketFD
+    private let client: RedisLoopClient
+
+    /// Connects and logs in (AUTH, SELECT) now, so that a wrong endpoint, certificate or password
+    /// fails here; every reply after that may take up to `timeout`.
+    init(endpoint: RedisEndpoint, timeout: TimeAmount = .seconds(5)) throws {
+        let loop = Self.ioGroup.next()
+        let client = RedisLoopClient(loop: loop, endpoint: endpoint, timeout: timeout)
+        self.client = client
+        try Self.wait(for: loop.flatSubmit { client.connected() })
     }
 
-    deinit { close(fd) }
+    deinit { client.close() }
 
     /// Sends commands in one write and reads one reply per command.
     func pipeline(_ commands: [[[UInt8]]]) throws -> [RESPValue] {
-        var out: [UInt8] = []
-        for command in commands {
-            out += Array("*\(command.count)\r\n".utf8)
-            for argument in command {
-                out += Array("$\(argument.count)\r\n".utf8)
-                out += argument
-                out += [13, 10]
-            }
-        }
-        var sent = 0
-        while sent < out.count {
-            let n = out.withUnsafeBytes { send(fd, $0.baseAddress! + sent, out.count - sent, Int32(MSG_NOSIGNAL)) }
-            guard n > 0 else { throw Failure.io(String(cString: strerror(errno))) }
-            sent += n
-        }
-        return try commands.map { _ in try reply() }
+        let client = client
+        return try Self.wait(
+            for: client.loop.flatSubmit {
+                EventLoopFuture.whenAllSucceed(commands.map { client.send($0) }, on: client.loop)
+            })
     }
 
     /// One command; a server error becomes `Failure.server`.
@@ -89,54 +68,20 @@ final class RedisConnection {
         return value
     }
 
-    private func byte() throws -> UInt8 {
-        if position == buffer.count {
-            var chunk = [UInt8](repeating: 0, count: 65536)
-            let n = recv(fd, &chunk, chunk.count, 0)
-            guard n > 0 else { throw Failure.io(n == 0 ? "closed by the server" : String(cString: strerror(errno))) }
-            buffer = Array(chunk[0..<n])
-            position = 0
+    /// Blocks the calling thread until `future` completes. Not `EventLoopFuture.wait()`, which
+    /// refuses any event-loop thread: a caller on a serving loop may wait here, because the I/O
+    /// runs on `ioGroup`, never on the waiting thread.
+    private static func wait<T: Sendable>(for future: EventLoopFuture<T>) throws -> T {
+        precondition(!future.eventLoop.inEventLoop, "a blocking redis call on its own I/O loop would never finish")
+        let done = ConditionLock(value: false)
+        let outcome = NIOLockedValueBox<Result<T, any Error>?>(nil)
+        future.whenComplete { result in
+            outcome.withLockedValue { $0 = result }
+            done.lock()
+            done.unlock(withValue: true)
         }
-        defer { position += 1 }
-        return buffer[position]
-    }
-
-    private func line() throws -> String {
-        var bytes: [UInt8] = []
-        while true {
-            let b = try byte()
-            if b == 13 {
-                _ = try byte()
-                return String(decoding: bytes, as: UTF8.self)
-            }
-            bytes.append(b)
-        }
-    }
-
-    private func reply() throws -> RESPValue {
-        let type = try byte()
-        let text = try line()
-        switch type {
-        case UInt8(ascii: "+"): return .simple(text)
-        case UInt8(ascii: "-"): return .error(text)
-        case UInt8(ascii: ":"):
-            guard let value = Int64(text) else { throw Failure.protocolError("integer \(text)") }
-            return .integer(value)
-        case UInt8(ascii: "$"):
-            guard let length = Int(text) else { throw Failure.protocolError("bulk length \(text)") }
-            if length < 0 { return .bulk(nil) }
-            var data: [UInt8] = []
-            data.reserveCapacity(length)
-            for _ in 0..<length { data.append(try byte()) }
-            _ = try byte()
-            _ = try byte()
-            return .bulk(data)
-        case UInt8(ascii: "*"):
-            guard let count = Int(text) else { throw Failure.protocolError("array length \(text)") }
-            if count < 0 { return .array(nil) }
-            return .array(try (0..<count).map { _ in try reply() })
-        default:
-            throw Failure.protocolError("type byte \(type)")
-        }
+        done.lock(whenValue: true)
+        done.unlock()
+        return try outcome.withLockedValue { $0! }.get()
     }
 }

@@ -1,22 +1,31 @@
 import Foundation
+import NIOSSL
 import VPTContract
 
 /// Where a tenant's Redis online store is and how to log in to it: `redis://[USER@]HOST:PORT[/DB]`
-/// from the store config, and the password from the config's `passwordFile`. Every new connection
-/// sends `handshake` first (AUTH, then SELECT).
+/// (or `rediss://` for TLS) from the store config, and the password from the config's
+/// `passwordFile`. Every new connection sends `handshake` first (AUTH, then SELECT).
 ///
 /// The password file must be readable by its owner only, as every secret of a tenant is; a password
 /// inside the URL is refused, so it never reaches a config file, a state dump or a log line.
+///
+/// Over `rediss://` the server's certificate is verified against the config's `caFile` (or the
+/// system's trust roots) and must name the endpoint's host; the host must therefore be a DNS name,
+/// since a certificate for an IP address cannot be checked the same way.
 struct RedisEndpoint: Sendable, CustomStringConvertible {
     let host: String
     let port: Int
     let database: String
     let user: String?
+    /// The TLS client context, for `rediss://` endpoints; made once, shared by every connection.
+    let tls: NIOSSLContext?
     private let password: String?
 
     init(config: StoreConfig) throws {
-        guard let url = URLComponents(string: config.location), url.scheme == "redis", let host = url.host, let port = url.port else {
-            throw OnlineStoreError.accessDenied("the redis endpoint must be redis://[USER@]HOST:PORT[/DB]")
+        guard let url = URLComponents(string: config.location), url.scheme == "redis" || url.scheme == "rediss",
+            let host = url.host, !host.isEmpty, let port = url.port
+        else {
+            throw OnlineStoreError.accessDenied("the redis endpoint must be redis://[USER@]HOST:PORT[/DB] or rediss://[USER@]HOST:PORT[/DB]")
         }
         guard url.password == nil else {
             throw OnlineStoreError.accessDenied("the redis endpoint must not carry a password; name a passwordFile instead")
@@ -27,7 +36,50 @@ struct RedisEndpoint: Sendable, CustomStringConvertible {
         self.port = port
         self.database = database
         user = url.user.flatMap { $0.isEmpty ? nil : $0 }
+        if url.scheme == "rediss" {
+            tls = try Self.tlsContext(host: host, caFile: config.caFile)
+        } else {
+            guard config.caFile == nil else {
+                throw OnlineStoreError.accessDenied("the redis caFile is only used with a rediss:// (TLS) endpoint; this one is redis://")
+            }
+            tls = nil
+        }
         password = try config.passwordFile.map(Self.readPassword)
+    }
+
+    /// The client context for a TLS endpoint: TLS 1.2 or newer, the server's certificate verified
+    /// against `caFile` (PEM) or the system's roots, and its name checked against `host`.
+    static func tlsContext(host: String, caFile: String?) throws -> NIOSSLContext {
+        guard !NameRules.isIPAddress(host) else {
+            throw OnlineStoreError.accessDenied(
+                "a rediss:// endpoint must name the server by the DNS name in its certificate, not by the IP address \(host)")
+        }
+        var configuration = TLSConfiguration.makeClientConfiguration()
+        configuration.minimumTLSVersion = .tlsv12
+        configuration.certificateVerification = .fullVerification
+        if let caFile { configuration.trustRoots = .certificates(try certificateAuthorities(caFile)) }
+        do {
+            return try NIOSSLContext(configuration: configuration)
+        } catch {
+            throw OnlineStoreError.accessDenied("the TLS settings for the redis endpoint cannot be used (\(error))")
+        }
+    }
+
+    /// The certificates of a caFile; throws, naming the file, when it holds none or cannot be read.
+    static func certificateAuthorities(_ caFile: String) throws -> [NIOSSLCertificate] {
+        let certificates: [NIOSSLCertificate]
+        do {
+            certificates = try NIOSSLCertificate.fromPEMFile(caFile)
+        } catch {
+            throw OnlineStoreError.accessDenied("the redis caFile \(caFile) cannot be read as PEM certificates (\(error))")
+        }
+        guard !certificates.isEmpty else { throw OnlineStoreError.accessDenied("the redis caFile \(caFile) holds no PEM certificate") }
+        return certificates
+    }
+
+    /// The TLS handler a new connection starts with, when the endpoint uses TLS.
+    func tlsHandler() throws -> NIOSSLClientHandler? {
+        try tls.map { try NIOSSLClientHandler(context: $0, serverHostname: host) }
     }
 
     /// AUTH (when there is a password) and SELECT, in the order they go out on a new connection.
@@ -41,7 +93,7 @@ struct RedisEndpoint: Sendable, CustomStringConvertible {
     }
 
     /// Names the endpoint and the user, never the password.
-    var description: String { "redis://\(user.map { "\($0)@" } ?? "")\(host):\(port)/\(database)" }
+    var description: String { "\(tls == nil ? "redis" : "rediss")://\(user.map { "\($0)@" } ?? "")\(host):\(port)/\(database)" }
 
     /// A server's refusal of the handshake, turned into what the operator should change. Redis's own
     /// messages do not echo the password.

@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import NIOPosix
+import NIOSSL
 
 /// Redis reads for the serving path, on the event loop that serves the request: one connection per
 /// event loop, commands written as they come (so concurrent requests pipeline on it) and replies
@@ -107,6 +108,14 @@ final class RedisLoopClient: @unchecked Sendable {
         }
     }
 
+    /// Connects now, if not connected yet: a caller that wants a bad endpoint or login to fail up
+    /// front, before its first command.
+    func connected() -> EventLoopFuture<Void> {
+        loop.preconditionInEventLoop()
+        if channel != nil { return loop.makeSucceededVoidFuture() }
+        return connect().map { _ in }
+    }
+
     /// One connection attempt shared by the reads that arrive while it is under way; the handshake
     /// (AUTH, SELECT) goes first on the new connection.
     private func connect() -> EventLoopFuture<any Channel> {
@@ -117,6 +126,7 @@ final class RedisLoopClient: @unchecked Sendable {
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { [self] channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if let tls = try endpoint.tlsHandler() { try channel.pipeline.syncOperations.addHandler(tls) }
                     try channel.pipeline.syncOperations.addHandlers(
                         ByteToMessageHandler(RESPReplyDecoder()), RedisReplyHandler(client: self))
                 }
@@ -139,8 +149,7 @@ final class RedisLoopClient: @unchecked Sendable {
                 }
             }
             .flatMapErrorThrowing { error in
-                if error is RedisConnection.Failure || error is OnlineStoreError { throw error }
-                throw RedisConnection.Failure.connect("\(endpoint.host):\(endpoint.port): \(error)")
+                throw Self.setupFailure(error, endpoint: endpoint)
             }
         connecting = future
         future.whenComplete { [self] _ in connecting = nil }
@@ -148,6 +157,24 @@ final class RedisLoopClient: @unchecked Sendable {
     }
 
     static let connectTimeout = TimeAmount.seconds(2)
+
+    /// A failure while connecting and logging in, said so that the operator knows what to change.
+    /// A connection closed before the login was answered is most often a TLS server reached over
+    /// `redis://`, or the reverse.
+    static func setupFailure(_ error: any Error, endpoint: RedisEndpoint) -> any Error {
+        switch error {
+        case RedisConnection.Failure.tls(let message):
+            return RedisConnection.Failure.connect(
+                "the TLS handshake with \(endpoint.host):\(endpoint.port) failed (\(message)); check the server's certificate against the store's caFile")
+        case RedisConnection.Failure.io(let message):
+            let hint = endpoint.tls == nil ? "does the server expect TLS (rediss://)?" : "does the server speak TLS on this port (else use redis://)?"
+            return RedisConnection.Failure.connect("\(endpoint) closed the connection before the login was answered (\(message)); \(hint)")
+        case is RedisConnection.Failure, is OnlineStoreError:
+            return error
+        default:
+            return RedisConnection.Failure.connect("\(endpoint.host):\(endpoint.port): \(error)")
+        }
+    }
 
     /// Closes a connection whose oldest reply is overdue; closing fails everything waiting on it.
     private func startWatchdog() {
@@ -170,7 +197,8 @@ final class RedisLoopClient: @unchecked Sendable {
 
     func closed(_ channel: any Channel, error: (any Error)?) {
         if self.channel === channel { self.channel = nil }
-        let failure = RedisConnection.Failure.io(error.map { "\($0)" } ?? "the connection closed")
+        let failure: RedisConnection.Failure =
+            if let error = error as? NIOSSLError { .tls("\(error)") } else { .io(error.map { "\($0)" } ?? "the connection closed") }
         while let next = waiting.popFirst() { next.promise.fail(failure) }
     }
 }

@@ -63,13 +63,13 @@ public final class RedisOnlineStore: @unchecked Sendable {
     /// by others, empty). The password itself is read and dropped.
     public static func checkPasswordFile(_ path: String) throws { _ = try RedisEndpoint.readPassword(path) }
 
+    /// Throws, naming the rule, when `path` cannot serve as a `rediss://` endpoint's caFile (missing,
+    /// unreadable, or without a PEM certificate).
+    public static func checkCAFile(_ path: String) throws { _ = try RedisEndpoint.certificateAuthorities(path) }
+
     /// A new connection, logged in and on the endpoint's database.
     private static func connect(_ endpoint: RedisEndpoint) throws -> RedisConnection {
-        let connection = try RedisConnection(host: endpoint.host, port: endpoint.port)
-        for reply in try connection.pipeline(endpoint.handshake) {
-            if case .error(let message) = reply { throw RedisEndpoint.handshakeFailure(message, endpoint: endpoint) }
-        }
-        return connection
+        try RedisConnection(endpoint: endpoint)
     }
 
     /// Runs `body` on a pooled connection; a connection that failed is dropped, not returned.

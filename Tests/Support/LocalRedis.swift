@@ -5,16 +5,22 @@ import Foundation
 public struct LocalRedis: Sendable {
     public let port: Int
     public let directory: URL
+    /// Speaks only TLS, with a certificate for `localhost` signed by `caFile`.
+    public let tls: Bool
     static let script = repositoryRoot.appendingPathComponent("infra/redis.sh").path
 
-    public static func start(_ label: String = #function) throws -> LocalRedis {
-        let redis = LocalRedis(port: Int.random(in: 30_000...39_999), directory: temporaryDirectory(label).appendingPathComponent("redis"))
+    public static func start(_ label: String = #function, tls: Bool = false) throws -> LocalRedis {
+        let redis = LocalRedis(
+            port: Int.random(in: 30_000...39_999), directory: temporaryDirectory(label).appendingPathComponent("redis"), tls: tls)
         try redis.start()
         return redis
     }
 
     /// Starts it again on the same port and files (its data and users survive).
-    public func start() throws { try runScript(["bash", Self.script, "start", String(port), directory.path]) }
+    public func start() throws { try runScript(["bash", Self.script, "start", String(port), directory.path] + (tls ? ["tls"] : [])) }
+
+    /// The CA that signs a TLS server's certificate (the store's `caFile`).
+    public var caFile: String { directory.appendingPathComponent("tls/ca.pem").path }
 
     public func stop() { try? runScript(["bash", Self.script, "stop", String(port)]) }
 
@@ -22,7 +28,7 @@ public struct LocalRedis: Sendable {
     public func issueUser(_ tenant: String) throws -> (url: String, passwordFile: String) {
         let file = passwordFile(tenant)
         try runScript(["bash", Self.script, "user", String(port), directory.path, tenant, file])
-        return ("redis://\(tenant)@127.0.0.1:\(port)/0", file)
+        return (tls ? "rediss://\(tenant)@localhost:\(port)/0" : "redis://\(tenant)@127.0.0.1:\(port)/0", file)
     }
 
     /// Where `issueUser` writes `tenant`'s password.
@@ -39,13 +45,17 @@ public struct LocalRedis: Sendable {
     /// redis-cli as the admin user (the password through the environment, not the command line).
     public func admin(_ arguments: [String]) throws -> String {
         let environment = ["REDISCLI_AUTH": try adminPassword(), "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"]
-        return try commandOutput(["redis-cli", "-p", String(port), "--user", "admin"] + arguments, environment: environment)
+        let tlsArguments = tls ? ["--tls", "--cacert", caFile, "-h", "localhost"] : []
+        return try commandOutput(["redis-cli"] + tlsArguments + ["-p", String(port), "--user", "admin"] + arguments, environment: environment)
     }
 
-    /// `spec` (the globex-us example, or a copy) pointed at this server as `tenant`'s ACL user.
+    /// `spec` (the globex-us example, or a copy) pointed at this server as `tenant`'s ACL user
+    /// (over TLS, trusting `caFile`, when the server speaks TLS).
     public func point(_ spec: String, at tenant: String) throws -> String {
         let (url, passwordFile) = try issueUser(tenant)
+        let password = "passwordFile: /etc/vpt/globex-us/redis.password"
         return spec.replacingOccurrences(of: "redis://globex-us@127.0.0.1:6379/0", with: url)
-            .replacingOccurrences(of: "/etc/vpt/globex-us/redis.password", with: passwordFile)
+            .replacingOccurrences(
+                of: password, with: "passwordFile: \(passwordFile)" + (tls ? "\n    caFile: \(caFile)" : ""))
     }
 }

@@ -308,4 +308,39 @@ import VPTTestSupport
         #expect(unavailable.status == "fail" && unavailable.observed.contains("answered 503: the online store is unavailable"), "\(unavailable)")
         #expect(!unavailable.observed.contains("127.0.0.1"))
     }
+
+    /// A customer's Redis that speaks only TLS: a caFile that holds no certificate is refused before
+    /// anything is created; with the server's CA the tenant provisions, its smoke test reads through
+    /// rediss://, and `vpt health` opens the store over TLS.
+    @Test func aTenantOnATLSRedisServesOverTLS() throws {
+        let home = temporaryDirectory("e2e-redis-tls")
+        let redis = try LocalRedis.start(tls: true)
+        defer { redis.stop() }
+        let base = 47_000 + Int.random(in: 0..<90) * 10
+        #expect(try vpt(["init", "--port-range", "\(base)-\(base + 9)"], home: home).status == 0)
+        let spec = try redis.point(try String(contentsOfFile: examplePath("globex-us.yaml"), encoding: .utf8), at: "globex-us")
+        #expect(spec.contains("rediss://globex-us@localhost:\(redis.port)/0") && spec.contains("caFile: \(redis.caFile)"))
+        let file = home.appendingPathComponent("globex.yaml")
+        defer { _ = try? vpt(["tenant", "stop", "globex-us"], home: home) }
+
+        let notPEM = home.appendingPathComponent("not-a-ca.pem")
+        try "not a certificate\n".write(to: notPEM, atomically: true, encoding: .utf8)
+        try spec.replacingOccurrences(of: "caFile: \(redis.caFile)", with: "caFile: \(notPEM.path)").write(to: file, atomically: true, encoding: .utf8)
+        let refused = try vpt(["provision", "tenant", "globex-us", "-f", file.path], home: home)
+        #expect(refused.status == 65)
+        #expect(refused.stderr.contains("customerAccount.onlineStore.caFile: the online store cannot be opened: the redis caFile"), "\(refused.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: home.appendingPathComponent("tenants/globex-us").path))
+
+        try spec.write(to: file, atomically: true, encoding: .utf8)
+        let result = try vpt(["provision", "tenant", "globex-us", "-f", file.path], home: home)
+        #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+        #expect(result.stdout.contains("Smoke test: a feature read"))
+        #expect(try redis.admin(["--scan", "--pattern", "vpt:globex-us:*"]).contains("vpt:globex-us:vpt-health:probe_fv:"))
+        let health = try vpt(["health", "globex-us", "--output", "json"], home: home)
+        let json = try JSONSerialization.jsonObject(with: Data(health.stdout.utf8)) as? [String: Any]
+        let checks = ((json?["tenants"] as? [[String: Any]])?.first?["checks"] as? [[String: Any]]) ?? []
+        let online = checks.first { $0["id"] as? String == "store.online" }
+        #expect(online?["status"] as? String == "ok", "\(online ?? [:])")
+        #expect(checks.first { $0["id"] as? String == "serving.get-features" }?["status"] as? String == "ok")
+    }
 }

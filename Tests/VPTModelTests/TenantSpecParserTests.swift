@@ -177,13 +177,37 @@ func issues(_ yaml: String, fleet: FleetContext = .empty) -> [SpecIssue] {
         #expect(!inline.map(\.description).joined().contains("hunter2secret"))
         let relative = issues(base.replacingOccurrences(of: "passwordFile: /etc/vpt/", with: "passwordFile: etc/vpt/"))
         #expect(relative.map(\.path) == ["customerAccount.onlineStore.passwordFile"])
-        let tls = issues(base.replacingOccurrences(of: "redis://globex-us@", with: "rediss://globex-us@"))
-        #expect(tls.first?.rule.contains("rediss:// TLS endpoints are not supported yet") == true)
         let sqlite = issues(try example("acme-eu.yaml") + "\n")
         #expect(sqlite.isEmpty)
         let withPassword = issues(
             try example("acme-eu.yaml").replacingOccurrences(of: "customerAccount:\n", with: "customerAccount:\n  onlineStore: {kind: sqlite, region: eu-west-1, passwordFile: /etc/p}\n"))
         #expect(withPassword.contains { $0.path == "customerAccount.onlineStore.passwordFile" && $0.rule == "is only used by a redis online store; remove it" })
+    }
+
+    /// TLS: rediss:// with a DNS name, and a caFile (absolute) that only a TLS endpoint may name.
+    @Test func redisOverTLSNamesItsServerAndItsCA() throws {
+        let base = try example("globex-us.yaml")
+        let password = "passwordFile: /etc/vpt/globex-us/redis.password"
+        let tls = base.replacingOccurrences(of: "redis://globex-us@127.0.0.1:6379", with: "rediss://globex-us@cache.example.internal:6380")
+        #expect(issues(tls).isEmpty)
+        let withCA = tls.replacingOccurrences(of: password, with: password + "\n    caFile: /etc/vpt/globex-us/redis-ca.pem")
+        #expect(issues(withCA).isEmpty)
+        #expect(try TenantSpecParser.parse(yaml: withCA).customerAccount.onlineStore.caFile == "/etc/vpt/globex-us/redis-ca.pem")
+
+        let byAddress = issues(base.replacingOccurrences(of: "redis://globex-us@", with: "rediss://globex-us@"))
+        #expect(byAddress.map(\.path) == ["customerAccount.onlineStore.endpoint"])
+        #expect(byAddress.first?.rule.contains("by the DNS name in its TLS certificate, not by an IP address") == true)
+        let relative = issues(withCA.replacingOccurrences(of: "caFile: /etc/", with: "caFile: etc/"))
+        #expect(relative.map(\.path) == ["customerAccount.onlineStore.caFile"])
+        #expect(relative.first?.rule.contains("absolute path of a PEM file") == true)
+        let plain = issues(base.replacingOccurrences(of: password, with: password + "\n    caFile: /etc/ca.pem"))
+        #expect(plain.map(\.path) == ["customerAccount.onlineStore.caFile"])
+        #expect(plain.first?.rule == "is only used with a rediss:// (TLS) endpoint; remove it or use rediss://")
+        let sqlite = issues(
+            try example("acme-eu.yaml").replacingOccurrences(of: "customerAccount:\n", with: "customerAccount:\n  onlineStore: {kind: sqlite, region: eu-west-1, caFile: /etc/ca.pem}\n"))
+        #expect(sqlite.contains { $0.path == "customerAccount.onlineStore.caFile" && $0.rule == "is only used by a redis online store; remove it" })
+        let other = issues(base.replacingOccurrences(of: "redis://globex-us@", with: "http://globex-us@"))
+        #expect(other.first?.rule.contains("as redis://[USER@]HOST:PORT[/DB], or rediss:// for TLS") == true)
     }
 
     @Test func riftSettingsParseAreRangeCheckedAndDefaultInOlderState() throws {

@@ -29,9 +29,23 @@ import VPTTestSupport
 
     /// A connection as the server's admin, to look at it from outside any tenant.
     func adminConnection(_ redis: LocalRedis) throws -> RedisConnection {
-        let raw = try RedisConnection(host: "127.0.0.1", port: redis.port)
-        _ = try raw.command([Array("AUTH".utf8), Array("admin".utf8), Array(try redis.adminPassword().utf8)])
-        return raw
+        let admin = StoreConfig(
+            kind: "redis", account: "1", region: "r", location: "redis://admin@127.0.0.1:\(redis.port)/0", resource: "x", namespace: "",
+            passwordFile: redis.directory.appendingPathComponent("admin.password").path)
+        return try RedisConnection(endpoint: try RedisEndpoint(config: admin))
+    }
+
+    /// `config` opened with tenant `t`'s session.
+    func open(_ config: StoreConfig, as t: TenantFixture, write: Bool = false) throws -> RedisOnlineStore {
+        try RedisOnlineStore(config: config, allowedRegions: t.config.allowedRegions, session: t.session, sts: t.sts, write: write)
+    }
+
+    /// Why `config` does not open for `t` ("opened" when it does).
+    func refusal(_ config: StoreConfig, as t: TenantFixture) -> String {
+        do {
+            _ = try open(config, as: t)
+            return "opened"
+        } catch { return "\(error)" }
     }
 
     func record(_ user: Int64, amount: Double, event: Int64, write: Int64) -> OnlineRecord {
@@ -163,12 +177,59 @@ import VPTTestSupport
             #expect(throws: RedisConnection.Failure.self) { try aStore.write([record(1, amount: 666, event: 99, write: 99)]) }
             #expect(try bStore.read(workspace: "prod", featureView: "user_txn", entityKeys: [[.int64(1)]])[0]?.features.first?.value == .float64(7))
 
-            let raw = try RedisConnection(host: "127.0.0.1", port: redis.port)
-            let password = try String(contentsOfFile: try #require(a.config.onlineStore.passwordFile), encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
-            _ = try raw.command([Array("AUTH".utf8), Array("tenant-a".utf8), Array(password.utf8)])
+            let raw = try RedisConnection(endpoint: try RedisEndpoint(config: a.config.onlineStore))  // logged in as tenant-a
             #expect(throws: RedisConnection.Failure.self) { try raw.command([Array("SCAN".utf8), Array("0".utf8)]) }
             #expect(throws: RedisConnection.Failure.self) { try raw.command([Array("KEYS".utf8), Array("*".utf8)]) }
         }
+    }
+
+    /// rediss://: the store writes, reads, serves and samples over TLS, and the server's certificate
+    /// is checked: against the caFile, for the name dialled. Each refusal says what to change.
+    @Test func overTLSTheServersCertificateIsChecked() async throws {
+        let redis = try LocalRedis.start(tls: true)
+        defer { redis.stop() }
+        let t = try await provision(["secure"], redis: redis)[0]
+        #expect(t.config.onlineStore.location.hasPrefix("rediss://secure@localhost:"))
+        #expect(t.config.onlineStore.caFile == redis.caFile)
+        func refusal(_ config: StoreConfig) -> String { self.refusal(config, as: t) }
+
+        let store = try open(t.config.onlineStore, as: t, write: true)
+        #expect(try store.write([record(1, amount: 2.5, event: 10, write: 1), record(2, amount: 4, event: 10, write: 1)]) == 2)
+        #expect(try store.write([record(1, amount: 1, event: 5, write: 2)]) == 0)  // late, over TLS too
+        #expect(try store.read(workspace: "prod", featureView: "user_txn", entityKeys: [[.int64(1)]])[0]?.features.first?.value == .float64(2.5))
+        let served = try await store.readEncoded(workspace: "prod", featureView: "user_txn", entityKeys: [[.int64(2)], [.int64(3)]])
+        #expect(try served[0].map(StoredFeatures.init(encoded:))?.features.first?.value == .float64(4))
+        #expect(served[1] == nil)
+        #expect(try store.sample(limit: 10).count == 2)
+
+        // The system's trust roots do not know this server's CA.
+        var systemRoots = t.config.onlineStore
+        systemRoots.caFile = nil
+        let untrusted = refusal(systemRoots)
+        #expect(untrusted.contains("the TLS handshake with localhost:\(redis.port) failed"), "\(untrusted)")
+        #expect(untrusted.contains("check the server's certificate against the store's caFile"))
+        // A CA that did not sign the server's certificate: the tenant's own CA from its TLS folder.
+        var otherCA = t.config.onlineStore
+        otherCA.caFile = try #require(t.config.tls?.caFile)
+        #expect(refusal(otherCA).contains("the TLS handshake with localhost"))
+        var notPEM = t.config.onlineStore
+        notPEM.caFile = try #require(t.config.onlineStore.passwordFile)
+        #expect(refusal(notPEM).contains("cannot be read as PEM certificates"))
+        // The certificate names localhost; an IP address cannot be checked against it.
+        var byAddress = t.config.onlineStore
+        byAddress.location = byAddress.location.replacingOccurrences(of: "@localhost:", with: "@127.0.0.1:")
+        #expect(refusal(byAddress).contains("not by the IP address 127.0.0.1"))
+        // Plain TCP to the TLS port: the login goes unanswered; a caFile asks for TLS.
+        var plain = t.config.onlineStore
+        plain.location = plain.location.replacingOccurrences(of: "rediss://", with: "redis://")
+        #expect(refusal(plain).contains("the redis caFile is only used with a rediss:// (TLS) endpoint"))
+        plain.caFile = nil
+        let unanswered = refusal(plain)
+        #expect(unanswered.contains("closed the connection before the login was answered"), "\(unanswered)")
+        #expect(unanswered.contains("does the server expect TLS (rediss://)?"))
+        let password = try String(contentsOfFile: try #require(t.config.onlineStore.passwordFile), encoding: .utf8)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(![untrusted, unanswered].contains { $0.contains(password) })
     }
 
     /// A missing, wrong or loosely kept password is refused with a message that says what to change
@@ -177,15 +238,7 @@ import VPTTestSupport
         try await withRedis { redis in
             let tenants = try await provision(["tenant-a", "tenant-b"], redis: redis)
             let (a, b) = (tenants[0], tenants[1])
-            func open(_ config: StoreConfig) throws -> RedisOnlineStore {
-                try RedisOnlineStore(config: config, allowedRegions: a.config.allowedRegions, session: a.session, sts: a.sts, write: false)
-            }
-            func refusal(_ config: StoreConfig) -> String {
-                do {
-                    _ = try open(config)
-                    return "opened"
-                } catch { return "\(error)" }
-            }
+            func refusal(_ config: StoreConfig) -> String { self.refusal(config, as: a) }
             let passwords = try [a, b].map {
                 try String(contentsOfFile: try #require($0.config.onlineStore.passwordFile), encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
             }
@@ -211,7 +264,7 @@ import VPTTestSupport
             let inlineMessage = refusal(inline)
             #expect(inlineMessage.contains("must not carry a password"))
             #expect(!inlineMessage.contains(passwords[0]))
-            _ = try open(a.config.onlineStore)
+            _ = try open(a.config.onlineStore, as: a)
         }
     }
 }

@@ -186,6 +186,7 @@ struct RenderContext {
     /// uses, with the container's paths and ports.
     /// The key of the runtime-secrets Secret that holds the Redis ACL user's password.
     static let onlineStorePasswordKey = "online-store-password"
+    static let onlineStoreCAKey = "online-store-ca"
 
     static func containerRuntimeConfig(_ renderer: DeploymentConfigRenderer) throws -> String {
         var identity = renderer.graph.identity
@@ -197,9 +198,12 @@ struct RenderContext {
         // In a pod the accounts folder does not exist: key events go to the control plane's volume.
         let audit = FleetPaths(home: containerHome).controlPlaneDirectory(renderer.graph.tenant).appendingPathComponent("audit.jsonl").path
         // The Redis password comes from the runtime-secrets Secret, mounted with the other secrets.
-        let password = FleetPaths(home: containerHome).secrets(renderer.graph.tenant).appendingPathComponent(onlineStorePasswordKey).path
+        // So does the CA file of a rediss:// endpoint.
+        let secrets = FleetPaths(home: containerHome).secrets(renderer.graph.tenant)
         let text = try RuntimeConfigRenderer(
-            graph: graph, cmkArn: renderer.cmkArn, secrets: renderer.secretHashes, auditLogFile: audit, onlineStorePasswordFile: password
+            graph: graph, cmkArn: renderer.cmkArn, secrets: renderer.secretHashes, auditLogFile: audit,
+            onlineStorePasswordFile: secrets.appendingPathComponent(onlineStorePasswordKey).path,
+            onlineStoreCAFile: secrets.appendingPathComponent(onlineStoreCAKey).path
         ).render()
         _ = try JSONDecoder().decode(RuntimeConfig.self, from: Data(text.utf8))
         return text.hasSuffix("\n") ? String(text.dropLast()) : text

@@ -14,6 +14,8 @@ public struct RiftRunnerJob: Codable, Sendable, Equatable {
         public var namespace: String?
         /// Redis: the file with the tenant's ACL user's password (the runner reads it, as the data plane does).
         public var passwordFile: String? = nil
+        /// Redis over TLS: the CA certificates to check the server's certificate against.
+        public var caFile: String? = nil
     }
     public struct Source: Codable, Sendable, Equatable {
         public var name: String
@@ -121,7 +123,8 @@ public enum RiftJobBuilder {
                 region: offline.region),
             offlineStore: .init(kind: offline.kind, location: offline.location, region: offline.region),
             onlineStore: .init(
-                kind: online.kind, location: online.location, region: online.region, namespace: online.namespace, passwordFile: online.passwordFile),
+                kind: online.kind, location: online.location, region: online.region, namespace: online.namespace, passwordFile: online.passwordFile,
+                caFile: online.caFile),
             window: .init(start: iso.string(from: request.windowStart), end: iso.string(from: request.windowEnd)),
             schedule: .init(seconds: request.scheduleSeconds, anchor: iso.string(from: request.featureStartTime)),
             tempDirectory: root.appendingPathComponent(".rift-tmp/\(request.jobId)").path, memoryLimit: memoryLimit,

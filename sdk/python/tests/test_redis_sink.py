@@ -26,15 +26,24 @@ def test_upsert_script_is_the_swift_stores_script():
     assert textwrap.dedent(body) == REDIS_UPSERT_SCRIPT
 
 
-@pytest.fixture
-def redis_url(tmp_path):
+SCRIPT = str(REPO / "infra/redis.sh")
+
+
+def start_redis(data: str, *mode: str) -> int:
+    """A redis-server on a free loopback port (infra/redis.sh start PORT DATA [tls]); its port."""
     if not shutil.which("redis-server"):
         pytest.skip("redis-server is not installed (infra/install-deps.sh installs it)")
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    script, data = str(REPO / "infra/redis.sh"), str(tmp_path / "redis")
-    subprocess.run(["bash", script, "start", str(port), data], check=True, capture_output=True, text=True)
+    subprocess.run(["bash", SCRIPT, "start", str(port), data, *mode], check=True, capture_output=True, text=True)
+    return port
+
+
+@pytest.fixture
+def redis_url(tmp_path):
+    script, data = SCRIPT, str(tmp_path / "redis")
+    port = start_redis(data)
     try:
         # The tenant's own ACL user (keys vpt:acme-eu:* only), and a second tenant's.
         url = subprocess.run(["bash", script, "user", str(port), data, "acme-eu", str(tmp_path / "acme.password")],
@@ -113,3 +122,47 @@ def test_redis_sink_refuses_a_password_file_others_can_read(tmp_path, redis_url)
         RedisSink(redis_url, "vpt:acme-eu:", str(loose))
     with pytest.raises(SinkError, match="must not carry a password"):
         RedisSink(redis_url.replace("acme-eu@", "acme-eu:secret@"), "vpt:acme-eu:", str(tmp_path / "acme.password"))
+
+
+@pytest.fixture
+def tls_redis(tmp_path):
+    """A redis-server that speaks only TLS, with a certificate for `localhost` from its own CA."""
+    script, data = SCRIPT, str(tmp_path / "redis-tls")
+    port = start_redis(data, "tls")
+    try:
+        url = subprocess.run(["bash", script, "user", str(port), data, "acme-eu", str(tmp_path / "acme.password")],
+                             check=True, capture_output=True, text=True).stdout.strip()
+        yield url, str(pathlib.Path(data) / "tls/ca.pem")
+    finally:
+        subprocess.run(["bash", script, "stop", str(port)], check=False)
+
+
+def test_redis_sink_over_tls_checks_the_servers_certificate(tmp_path, tls_redis):
+    url, ca = tls_redis
+    assert url.startswith("rediss://acme-eu@localhost:")
+    pq.write_table(pa.table({"user_id": [1], "amount": [10.0], "ts": pd.to_datetime(["2026-11-01T10:05Z"], utc=True)}),
+                   tmp_path / "raw.parquet")
+    spec = job(tmp_path, url, "2026-11-01T10:00:00Z", "2026-11-01T12:00:00Z")
+    spec["onlineStore"]["caFile"] = ca
+    assert run_window(spec)["online"] == 1
+    sink = RedisSink(url, "vpt:acme-eu:", str(tmp_path / "acme.password"), ca)
+    features, _, _ = decode_value(sink._call([b"GET", sink.key("prod", "user_spend", encode_entity_key([Value("int64", 1)]))]))
+    assert features == [("total", Value("float64", 10.0))]
+    sink.close()
+
+    password = str(tmp_path / "acme.password")
+    # Without the server's CA the system's roots do not know it: the handshake fails, and says where to look.
+    with pytest.raises(SinkError, match="TLS handshake with localhost:.* failed .*onlineStore.caFile"):
+        RedisSink(url, "vpt:acme-eu:", password)
+    # A certificate is checked against the name dialled: an IP address is refused before connecting.
+    with pytest.raises(SinkError, match="not by the IP address 127.0.0.1"):
+        RedisSink(url.replace("localhost", "127.0.0.1"), "vpt:acme-eu:", password, ca)
+    # Plain redis:// to the TLS port gets no answer to its login, and a caFile without TLS is refused.
+    with pytest.raises(SinkError, match=r"closed the connection before the login was answered .*expect TLS \(rediss://\)"):
+        RedisSink(url.replace("rediss://", "redis://"), "vpt:acme-eu:", password)
+    with pytest.raises(SinkError, match="caFile: is only used with a rediss://"):
+        RedisSink(url.replace("rediss://", "redis://"), "vpt:acme-eu:", password, ca)
+    unreadable = tmp_path / "not-a-ca.pem"
+    unreadable.write_text("not a certificate\n")
+    with pytest.raises(SinkError, match="caFile: .*not-a-ca.pem cannot be read as PEM"):
+        RedisSink(url, "vpt:acme-eu:", password, str(unreadable))

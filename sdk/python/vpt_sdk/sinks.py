@@ -4,8 +4,10 @@ go to the newer write, a late event never overwrites a newer one."""
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import socket
+import ssl
 import sqlite3
 from urllib.parse import urlparse
 
@@ -76,23 +78,63 @@ def read_password_file(path: str) -> str:
     return password
 
 
-class RedisSink:
-    """A minimal RESP client: AUTH, SELECT, SCRIPT LOAD and pipelined EVALSHA."""
+def tls_context(host: str, ca_file: str | None) -> ssl.SSLContext:
+    """The client side of a rediss:// endpoint, as the data plane has it: TLS 1.2 or newer, the
+    server's certificate checked against ca_file (or the system's roots) and against the host name."""
+    if is_ip_address(host):
+        raise SinkError(f"onlineStore.location: a rediss:// endpoint must name the server by the DNS name in its certificate, not by the IP address {host}")
+    try:
+        context = ssl.create_default_context(cafile=ca_file)
+    except (OSError, ssl.SSLError) as error:
+        raise SinkError(f"onlineStore.caFile: {ca_file} cannot be read as PEM certificates ({error})") from None
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    return context
 
-    def __init__(self, url: str, namespace: str, password_file: str | None = None):
+
+def is_ip_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+        return True
+    except ValueError:
+        return False
+
+
+class RedisSink:
+    """A minimal RESP client: AUTH, SELECT, SCRIPT LOAD and pipelined EVALSHA, over TLS for rediss://."""
+
+    def __init__(self, url: str, namespace: str, password_file: str | None = None, ca_file: str | None = None):
         parsed = urlparse(url)
-        if parsed.scheme != "redis" or not parsed.hostname or not parsed.port:
-            raise SinkError("onlineStore.location: the redis endpoint must be redis://[USER@]HOST:PORT[/DB]")
+        if parsed.scheme not in ("redis", "rediss") or not parsed.hostname or not parsed.port:
+            raise SinkError("onlineStore.location: the redis endpoint must be redis://[USER@]HOST:PORT[/DB] or rediss://[USER@]HOST:PORT[/DB]")
         if parsed.password is not None:
             raise SinkError("onlineStore.location: the redis endpoint must not carry a password; name a passwordFile")
+        if ca_file and parsed.scheme != "rediss":
+            raise SinkError("onlineStore.caFile: is only used with a rediss:// (TLS) endpoint")
         self.namespace = namespace.encode()
-        self.socket = socket.create_connection((parsed.hostname, parsed.port), timeout=30)
+        context = tls_context(parsed.hostname, ca_file) if parsed.scheme == "rediss" else None
+        try:
+            raw = socket.create_connection((parsed.hostname, parsed.port), timeout=30)
+        except OSError as error:
+            raise SinkError(f"cannot connect to redis at {parsed.hostname}:{parsed.port}: {error}") from None
+        try:
+            self.socket = context.wrap_socket(raw, server_hostname=parsed.hostname) if context else raw
+        except (OSError, ssl.SSLError) as error:
+            raw.close()
+            raise SinkError(f"the TLS handshake with {parsed.hostname}:{parsed.port} failed ({error}); "
+                            "check the server's certificate against onlineStore.caFile") from None
         self.reader = self.socket.makefile("rb")
+        login = [[b"SELECT", (parsed.path.strip("/") or "0").encode()]]
         if password_file:
             password = read_password_file(password_file).encode()
-            self._call([b"AUTH", parsed.username.encode(), password] if parsed.username else [b"AUTH", password])
-        database = parsed.path.strip("/") or "0"
-        self._call([b"SELECT", database.encode()])
+            login.insert(0, [b"AUTH", parsed.username.encode(), password] if parsed.username else [b"AUTH", password])
+        try:
+            for command in login:
+                self._call(command)
+        except SinkError as error:
+            if not str(error).startswith("redis connection failed"):
+                raise
+            hint = "does the server expect TLS (rediss://)?" if context is None else "does the server speak TLS on this port (else redis://)?"
+            raise SinkError(f"{parsed.hostname}:{parsed.port} closed the connection before the login was answered ({error}); {hint}") from None
         self.sha = self._call([b"SCRIPT", b"LOAD", REDIS_UPSERT_SCRIPT.encode()]).decode()
 
     @staticmethod
@@ -103,9 +145,12 @@ class RedisSink:
         return bytes(out)
 
     def _reply(self):
-        line = self.reader.readline()
+        try:
+            line = self.reader.readline()
+        except OSError as error:
+            raise SinkError(f"redis connection failed: {error}") from None
         if not line:
-            raise SinkError("redis closed the connection")
+            raise SinkError("redis connection failed: closed by the server")
         kind, rest = line[:1], line[1:-2]
         if kind == b"+":
             return rest
@@ -123,8 +168,14 @@ class RedisSink:
             return [self._reply() for _ in range(int(rest))]
         raise SinkError(f"redis: unexpected reply {line!r}")
 
+    def _send(self, payload: bytes) -> None:
+        try:
+            self.socket.sendall(payload)
+        except OSError as error:
+            raise SinkError(f"redis connection failed: {error}") from None
+
     def _call(self, parts: list[bytes]):
-        self.socket.sendall(self._command(parts))
+        self._send(self._command(parts))
         return self._reply()
 
     def key(self, workspace: str, view: str, entity_key: bytes) -> bytes:
@@ -138,7 +189,7 @@ class RedisSink:
         keys = [self.key(workspace, view, key) for key, _, _, _ in records]
         payload = self._command([b"SCARD", sample]) + b"".join(
             self._command([b"EVALSHA", self.sha.encode(), b"1", key, value]) for key, (_, value, _, _) in zip(keys, records))
-        self.socket.sendall(payload)
+        self._send(payload)
         sampled = self._reply()
         replies = [self._reply() for _ in records]
         joining = [key for key, reply in zip(keys, replies) if reply == 2][:max(0, REDIS_SAMPLE_CAP - sampled)]
@@ -155,5 +206,5 @@ def open_sink(store: dict):
     if store["kind"] == "sqlite":
         return SQLiteSink(store["location"])
     if store["kind"] == "redis":
-        return RedisSink(store["location"], store.get("namespace") or "", store.get("passwordFile"))
+        return RedisSink(store["location"], store.get("namespace") or "", store.get("passwordFile"), store.get("caFile"))
     raise SinkError(f"onlineStore.kind: '{store['kind']}' must be sqlite or redis")
