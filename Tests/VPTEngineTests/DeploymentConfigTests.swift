@@ -55,6 +55,20 @@ import VPTTestSupport
         }
     }
 
+    /// The data plane's default-deny egress lets a Redis store's port out, and only for a Redis store.
+    @Test func aRedisStoresPortIsTheDataPlanesOnlyExtraEgress() throws {
+        func dataPlanePolicy(_ yaml: String) throws -> String {
+            let files = try Self.render(try TenantSpecParser.parse(yaml: yaml))
+            let policies = try #require(files.first { $0.path == "kubernetes/network-policies.yaml" }).contents
+            return try #require(policies.components(separatedBy: "---").first { $0.contains("name: data-plane") })
+        }
+        let redis = try dataPlanePolicy(try exampleYAML("globex-us.yaml").replacingOccurrences(of: "127.0.0.1:6379", with: "cache.example.internal:6380"))
+        #expect(redis.contains("    - ports:\n        - port: 6380\n          protocol: TCP\n"))
+        let sqlite = try dataPlanePolicy(try exampleYAML("acme-eu.yaml"))
+        #expect(!sqlite.contains("6379") && !sqlite.contains("6380"))
+        #expect(sqlite.components(separatedBy: "- port:").count == redis.components(separatedBy: "- port:").count - 1)
+    }
+
     @Test func renderingIsDeterministic() throws {
         let spec = try Self.spec("globex-us.yaml")
         #expect(try Self.render(spec) == Self.render(spec))

@@ -105,6 +105,11 @@ struct RenderContext {
         k["secretNameComment"] = "runtime-secrets"
         let runtimeJSON = try Self.containerRuntimeConfig(renderer)
         k["runtimeConfigLines"] = runtimeJSON.split(separator: "\n", omittingEmptySubsequences: false).map { ["line": String($0)] }
+        // A Redis online store is a server of the customer's on a port of its own: the data plane's
+        // default-deny egress lets that port out (its address is the customer's to know).
+        if customer.onlineStore.kind == .redis, let port = customer.onlineStore.endpoint.flatMap({ URLComponents(string: $0)?.port }) {
+            k["onlineStoreEgressPort"] = String(port)
+        }
         kubernetes = k
 
         let containerPaths = FleetPaths(home: Self.containerHome)
