@@ -3,7 +3,8 @@
 next to the Feast Python feature server (SQLite and Redis) and a no-op handler in our HTTP framework (the
 data plane's own NIO server; the same handler on Hummingbird is measured too, for context),
 all driven by wrk over loopback with the same request shape (1 entity, 50 features), in one run.
-Also ingest throughput (batches of 1 and 100) and ingest-to-servable latency.
+Also ingest throughput (batches of 1 and 100) and ingest-to-servable latency. `--redis-tls` adds a
+tenant whose Redis speaks only TLS (`store=redis-tls`), for what TLS to the store costs.
 
 Prints one `key=value` line per figure. Usage (see docs/benchmarks.md):
   python3 Benchmarks/serving/run.py --bin .build-release/release --feast /tmp/feast-venv/bin
@@ -154,10 +155,22 @@ def measure_all(targets, args, workdir):
         target.report()
 
 
-def redis_user(redis_port, workdir, tenant):
+def redis_user(redis_port, workdir, tenant, folder="redis"):
     """The tenant's own ACL user on the benchmark's redis-server (infra/redis.sh user); its URL."""
-    return sh("bash", ROOT / "infra/redis.sh", "user", redis_port, pathlib.Path(workdir) / "redis", tenant,
+    return sh("bash", ROOT / "infra/redis.sh", "user", redis_port, pathlib.Path(workdir) / folder, tenant,
               pathlib.Path(workdir) / f"{tenant}.redis-password").strip()
+
+
+def redis_spec(workdir, name, url):
+    """The globex-us example as tenant `name` on `url` (rediss:// trusts the TLS server's own CA)."""
+    spec = ((ROOT / "examples/globex-us.yaml").read_text().replace("name: globex-us", f"name: {name}")
+            .replace("redis://globex-us@127.0.0.1:6379/0", url)
+            .replace("/etc/vpt/globex-us/redis.password", str(pathlib.Path(workdir) / f"{name}.redis-password"))
+            .replace("    cidr: 10.42.0.0/20\n", ""))
+    if url.startswith("rediss://"):
+        password = f"passwordFile: {pathlib.Path(workdir) / f'{name}.redis-password'}"
+        spec = spec.replace(password, f"{password}\n    caFile: {pathlib.Path(workdir) / 'redis-tls/tls/ca.pem'}")
+    return spec
 
 
 def vpt_tenants(args, home, workdir, redis_port):
@@ -167,11 +180,10 @@ def vpt_tenants(args, home, workdir, redis_port):
     sh(vpt, "init", "--port-range", f"{base}-{base + 99}", "--home", home, env=env)
     specs = {
         "sqlite": (ROOT / "examples/acme-eu.yaml").read_text().replace("name: acme-eu", "name: bench-sqlite"),
-        "redis": (ROOT / "examples/globex-us.yaml").read_text().replace("name: globex-us", "name: bench-redis")
-        .replace("redis://globex-us@127.0.0.1:6379/0", redis_user(redis_port, workdir, "bench-redis"))
-        .replace("/etc/vpt/globex-us/redis.password", str(pathlib.Path(workdir) / "bench-redis.redis-password"))
-        .replace("    cidr: 10.42.0.0/20\n", ""),
+        "redis": redis_spec(workdir, "bench-redis", redis_user(redis_port, workdir, "bench-redis")),
     }
+    if args.redis_tls:
+        specs["redis-tls"] = redis_spec(workdir, "bench-redis-tls", redis_user(redis_port + 5, workdir, "bench-redis-tls", "redis-tls"))
     tenants = {}
     for store, spec in specs.items():
         name = f"bench-{store}"
@@ -307,11 +319,15 @@ def main():
     parser.add_argument("--rounds", type=int, default=3, help="interleaved runs per target at saturation and at half load (medians are reported)")
     parser.add_argument("--skip-feast", action="store_true", help="measure vpt and the no-op handler only")
     parser.add_argument("--ingest-only", action="store_true", help="measure ingest only, then stop")
+    parser.add_argument("--redis-tls", action="store_true",
+                        help="also a tenant on a redis-server that speaks only TLS (store=redis-tls), for what TLS to the store costs")
     args = parser.parse_args()
     workdir = tempfile.mkdtemp(prefix="vpt-serving-bench-")
     home = pathlib.Path(workdir) / "fleet"
     redis_port = 39000 + random.randrange(0, 900)
     sh("bash", ROOT / "infra/redis.sh", "start", redis_port, pathlib.Path(workdir) / "redis")
+    if args.redis_tls:
+        sh("bash", ROOT / "infra/redis.sh", "start", redis_port + 5, pathlib.Path(workdir) / "redis-tls", "tls")
     processes = []
     results = {}
     try:
@@ -372,9 +388,11 @@ def main():
     finally:
         for process in processes:
             process.terminate()
-        for tenant in ("bench-sqlite", "bench-redis"):
+        for tenant in ("bench-sqlite", "bench-redis", "bench-redis-tls"):
             subprocess.run([str(pathlib.Path(args.bin) / "vpt"), "tenant", "stop", tenant, "--home", str(home)], capture_output=True)
         sh("bash", ROOT / "infra/redis.sh", "stop", redis_port, check=False)
+        if args.redis_tls:
+            sh("bash", ROOT / "infra/redis.sh", "stop", redis_port + 5, check=False)
         shutil.rmtree(workdir, ignore_errors=True)
 
 
