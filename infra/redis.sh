@@ -66,7 +66,11 @@ start)
     fi
     listen=(--port "$port")
     if [ "${4:-}" = tls ] || [ -s "$dir/tls/ca.pem" ]; then
-        [ -s "$dir/tls/server.pem" ] || make_certificates "$dir"
+        # New certificates when there are none or they expire within a day (they last 30 days).
+        if [ ! -s "$dir/tls/server.pem" ] || ! openssl x509 -checkend 86400 -noout -in "$dir/tls/server.pem" >/dev/null 2>&1 ||
+            ! openssl x509 -checkend 86400 -noout -in "$dir/tls/ca.pem" >/dev/null 2>&1; then
+            make_certificates "$dir"
+        fi
         listen=(--port 0 --tls-port "$port" --tls-cert-file "$dir/tls/server.pem" --tls-key-file "$dir/tls/server-key.pem"
             --tls-ca-cert-file "$dir/tls/ca.pem" --tls-auth-clients no)
     fi
