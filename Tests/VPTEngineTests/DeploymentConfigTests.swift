@@ -69,6 +69,21 @@ import VPTTestSupport
         #expect(sqlite.components(separatedBy: "- port:").count == redis.components(separatedBy: "- port:").count - 1)
     }
 
+    /// In a pod, a rediss:// store's CA is read from the runtime-secrets mount, as its password is;
+    /// the spec's own path (a file on the operator's machine) does not reach the container.
+    @Test func aTLSRedisStoresCAComesFromTheRuntimeSecret() throws {
+        let yaml = try exampleYAML("globex-us.yaml")
+            .replacingOccurrences(of: "redis://globex-us@127.0.0.1:6379", with: "rediss://globex-us@cache.example.internal:6380")
+            .replacingOccurrences(
+                of: "passwordFile: /etc/vpt/globex-us/redis.password",
+                with: "passwordFile: /etc/vpt/globex-us/redis.password\n    caFile: /etc/vpt/globex-us/redis-ca.pem")
+        let files = try Self.render(try TenantSpecParser.parse(yaml: yaml))
+        let runtime = try #require(files.first { $0.path == "kubernetes/runtime-config.yaml" }).contents
+        #expect(runtime.contains(#""caFile":"/var/lib/vpt/tenants/globex-us/secrets/online-store-ca""#))
+        #expect(runtime.contains(#""location":"rediss://globex-us@cache.example.internal:6380/0""#))
+        #expect(!runtime.contains("/etc/vpt/globex-us/redis-ca.pem"))
+    }
+
     @Test func renderingIsDeterministic() throws {
         let spec = try Self.spec("globex-us.yaml")
         #expect(try Self.render(spec) == Self.render(spec))
