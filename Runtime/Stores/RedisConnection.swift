@@ -61,6 +61,12 @@ final class RedisConnection: @unchecked Sendable {
             })
     }
 
+    /// When the TLS server's certificate stops being valid; nil over plain TCP.
+    func serverCertificateExpiry() throws -> Date? {
+        let client = client
+        return try Self.wait(for: client.loop.submit { client.serverCertificateExpiry })
+    }
+
     /// One command; a server error becomes `Failure.server`.
     func command(_ arguments: [[UInt8]]) throws -> RESPValue {
         let value = try pipeline([arguments])[0]

@@ -62,6 +62,9 @@ final class RedisLoopClient: @unchecked Sendable {
     /// A flush is queued behind the loop's current tasks: the reads of every request handled in
     /// this pass go out in one write (and reach redis-server as one read), not one syscall each.
     private var flushQueued = false
+    /// When the TLS server's certificate on the current connection stops being valid (nil over
+    /// plain TCP), for health checks to warn before it does.
+    private(set) var serverCertificateExpiry: Date?
 
     init(loop: any EventLoop, endpoint: RedisEndpoint, timeout: TimeAmount) {
         self.loop = loop
@@ -145,6 +148,9 @@ final class RedisLoopClient: @unchecked Sendable {
                         channel.close(promise: nil)
                         throw RedisEndpoint.handshakeFailure(message, endpoint: endpoint)
                     }
+                    // The login was answered, so the TLS handshake is done and the certificate known.
+                    self.serverCertificateExpiry = (try? channel.pipeline.syncOperations.nioSSL_peerCertificate())?
+                        .map { Date(timeIntervalSince1970: TimeInterval($0.notValidAfter)) }
                     return channel
                 }
             }

@@ -171,6 +171,12 @@ public final class RedisOnlineStore: @unchecked Sendable {
         }
     }
 
+    /// When the server's TLS certificate stops being valid (nil for a `redis://` endpoint), for
+    /// audits to warn before the store becomes unreachable.
+    public func serverCertificateExpiry() throws -> Date? {
+        try withConnection { try $0.serverCertificateExpiry() }
+    }
+
     /// Up to `limit` stored values of this tenant's namespace, for audits: random members of its
     /// sample set (about the first `sampleCap` keys it created), then one MGET.
     public func sample(limit: Int) throws -> [StoredFeatures] {

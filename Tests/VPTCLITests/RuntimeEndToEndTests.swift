@@ -341,6 +341,7 @@ import VPTTestSupport
         let checks = ((json?["tenants"] as? [[String: Any]])?.first?["checks"] as? [[String: Any]]) ?? []
         let online = checks.first { $0["id"] as? String == "store.online" }
         #expect(online?["status"] as? String == "ok", "\(online ?? [:])")
+        #expect((online?["observed"] as? String)?.contains("over TLS; the server's certificate is valid for") == true, "\(online ?? [:])")
         #expect(checks.first { $0["id"] as? String == "serving.get-features" }?["status"] as? String == "ok")
     }
 }

@@ -60,6 +60,7 @@ import VPTTestSupport
             let store = try RedisOnlineStore(config: t.config.onlineStore, allowedRegions: t.config.allowedRegions, session: t.session, sts: t.sts, write: true)
             #expect(try store.write([record(1, amount: 1, event: -100, write: 1), record(2, amount: 9, event: 5, write: 5)]) == 2)
             #expect(try store.write([record(1, amount: 2, event: 200, write: 2)]) == 1)
+            #expect(try store.serverCertificateExpiry() == nil)  // plain TCP
             #expect(try store.write([record(1, amount: 3, event: 150, write: 3)]) == 0)  // late
             #expect(try store.write([record(1, amount: 4, event: 200, write: 1)]) == 0)  // same event, older write
             #expect(try store.write([record(1, amount: 5, event: 200, write: 9)]) == 1)
@@ -201,6 +202,9 @@ import VPTTestSupport
         #expect(try served[0].map(StoredFeatures.init(encoded:))?.features.first?.value == .float64(4))
         #expect(served[1] == nil)
         #expect(try store.sample(limit: 10).count == 2)
+        // The server's certificate lasts 30 days (infra/redis.sh): audits read when it expires.
+        let expiry = try #require(try store.serverCertificateExpiry())
+        #expect(abs(expiry.timeIntervalSinceNow - 30 * 86_400) < 86_400, "\(expiry)")
 
         // The system's trust roots do not know this server's CA.
         var systemRoots = t.config.onlineStore

@@ -23,15 +23,21 @@ enum StoreChecks {
     /// exist already: opening a missing one would create it and hide its loss. Redis samples from the
     /// tenant's sample set (its ACL user may not list keys).
     static func sample(_ config: RuntimeConfig, limit: Int) throws -> [StoredFeatures] {
+        try sampleAndCertificate(config, limit: limit).rows
+    }
+
+    /// `sample`, and when the store's TLS server certificate stops being valid (nil for a store
+    /// without TLS).
+    static func sampleAndCertificate(_ config: RuntimeConfig, limit: Int) throws -> (rows: [StoredFeatures], certificateExpiry: Date?) {
         let (session, sts) = try session(config)
         switch config.onlineStore.kind {
         case "sqlite":
             guard FileManager.default.fileExists(atPath: config.onlineStore.location) else { throw StoreProblem.missing(config.onlineStore.location) }
             let store = try SQLiteOnlineStore(config: config.onlineStore, allowedRegions: config.allowedRegions, session: session, sts: sts, write: false)
-            return try store.sample(limit: limit)
+            return (try store.sample(limit: limit), nil)
         case "redis":
             let store = try RedisOnlineStore(config: config.onlineStore, allowedRegions: config.allowedRegions, session: session, sts: sts, write: false)
-            return try store.sample(limit: limit)
+            return (try store.sample(limit: limit), try store.serverCertificateExpiry())
         default:
             throw OnlineStoreError.unsupported(config.onlineStore.kind)
         }
@@ -56,9 +62,10 @@ enum StoreChecks {
         }
         let began = Date()
         do {
-            let rows = try sample(config, limit: 1).count
+            let (rows, expiry) = try sampleAndCertificate(config, limit: 1)
             let ms = String(format: "%.1f", Date().timeIntervalSince(began) * 1000)
-            return .ok("\(config.onlineStore.kind) store in \(config.onlineStore.region) opened and read (\(rows) sampled) in \(ms) ms")
+            let observed = "\(config.onlineStore.kind) store in \(config.onlineStore.region) opened and read (\(rows.count) sampled) in \(ms) ms"
+            return certificateVerdict(observed: observed, expiry: expiry, now: Date())
         } catch let problem as StoreProblem where !probe.runtimeEnabled {
             return Verdict(status: .unknown, observed: "\(problem): the data plane creates it when it first starts, and this fleet's runtime is off",
                            remedy: "nothing to do on a configuration-only fleet")
@@ -69,6 +76,21 @@ enum StoreChecks {
                 status: .fail, observed: "\(config.onlineStore.kind) store: \(error)",
                 remedy: config.onlineStore.kind == "redis" ? "start the Redis server (infra/redis.sh) and check the endpoint" : "check the store file's owner and mode, and the cross-account role")
         }
+    }
+
+    /// A store reached over TLS warns before its server's certificate expires: after that, every
+    /// new connection fails and the tenant stops serving. The certificate is the customer's to renew.
+    static func certificateVerdict(observed: String, expiry: Date?, now: Date) -> Verdict {
+        guard let expiry else { return .ok(observed) }
+        let days = expiry.timeIntervalSince(now) / 86_400
+        guard days < KeyChecks.expiryWarnDays else {
+            return .ok(observed + String(format: " over TLS; the server's certificate is valid for %.0f more days", days))
+        }
+        return Verdict(
+            status: .warn,
+            observed: observed + (days <= 0 ? " over TLS; the server's certificate has expired"
+                : String(format: " over TLS; the server's certificate expires in %.1f days", days)),
+            remedy: "have the customer renew the Redis server's certificate (under a CA the store's caFile holds) before it expires")
     }
 
     static let freeWarn = 0.10
