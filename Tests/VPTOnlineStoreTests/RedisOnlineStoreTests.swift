@@ -236,6 +236,56 @@ import VPTTestSupport
         #expect(![untrusted, unanswered].contains { $0.contains(password) })
     }
 
+    /// A server moving to a certificate from a new CA (docs/keys.md): a store opened with only the
+    /// old CA cannot reach it; one opened again (as `keys rotate --credentials` does) with both CAs
+    /// in the caFile reads on, with no gap for a caFile that held both before the move.
+    @Test func aServerMovesToANewCAWithBothInTheCAFile() async throws {
+        let redis = try LocalRedis.start(tls: true)
+        defer { redis.stop() }
+        let t = try await provision(["moving"], redis: redis)[0]
+        let folder = redis.directory.deletingLastPathComponent().appendingPathComponent("new-ca").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        for step in [
+            ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "30", "-subj", "/CN=new CA",
+             "-keyout", "\(folder)/ca-key.pem", "-out", "\(folder)/ca.pem"],
+            ["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", "/CN=localhost",
+             "-keyout", "\(folder)/server-key.pem", "-out", "\(folder)/server.csr"],
+            ["x509", "-req", "-in", "\(folder)/server.csr", "-CA", "\(folder)/ca.pem", "-CAkey", "\(folder)/ca-key.pem", "-CAcreateserial",
+             "-days", "30", "-extfile", "\(folder)/ext", "-out", "\(folder)/server.pem"],
+        ] {
+            try "subjectAltName=DNS:localhost\nextendedKeyUsage=serverAuth\n".write(toFile: "\(folder)/ext", atomically: true, encoding: .utf8)
+            _ = try commandOutput(["openssl"] + step)
+        }
+        let old = "\(folder)/old.pem"
+        try FileManager.default.copyItem(atPath: redis.caFile, toPath: old)
+        let bundle = "\(folder)/both.pem"
+        try (String(contentsOfFile: old, encoding: .utf8) + String(contentsOfFile: "\(folder)/ca.pem", encoding: .utf8))
+            .write(toFile: bundle, atomically: true, encoding: .utf8)
+        var both = t.config.onlineStore
+        both.caFile = bundle
+        // Both CAs in the file while the server still shows the old CA's certificate.
+        let before = try open(both, as: t, write: true)
+        #expect(try before.write([record(1, amount: 3, event: 1, write: 1)]) == 1)
+
+        // The server moves to the new CA's certificate (its admin tools trust both CAs).
+        redis.stop()
+        for (name, source) in [("server.pem", "\(folder)/server.pem"), ("server-key.pem", "\(folder)/server-key.pem"), ("ca.pem", bundle)] {
+            let target = redis.directory.appendingPathComponent("tls/\(name)").path
+            try FileManager.default.removeItem(atPath: target)
+            try FileManager.default.copyItem(atPath: source, toPath: target)
+        }
+        try redis.start()
+        var oldOnly = t.config.onlineStore
+        oldOnly.caFile = old
+        #expect(refusal(oldOnly, as: t).contains("the TLS handshake with localhost"))
+        // The store opened before the move reconnects (the restart closed its connections) and reads on;
+        // so does one opened after it.
+        let reopened = try open(both, as: t)
+        for store in [before, reopened] {
+            #expect(try store.read(workspace: "prod", featureView: "user_txn", entityKeys: [[.int64(1)]])[0]?.features.first?.value == .float64(3))
+        }
+    }
+
     /// A missing, wrong or loosely kept password is refused with a message that says what to change
     /// and never holds a password.
     @Test func theLoginIsCheckedAndItsFailuresNameTheFix() async throws {
