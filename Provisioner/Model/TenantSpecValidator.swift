@@ -102,9 +102,9 @@ struct TenantSpecValidator {
                 "\(p).onlineStore.endpoint", shown,
                 (url?.scheme == "redis" || tls) && url?.host?.isEmpty == false && url?.port != nil,
                 "is required for a redis online store, as redis://[USER@]HOST:PORT[/DB], or rediss:// for TLS")
-            if tls, let host = url?.host, NameRules.isIPAddress(host) {
+            if tls, let host = url?.host {
                 check(
-                    "\(p).onlineStore.endpoint", shown, false,
+                    "\(p).onlineStore.endpoint", shown, !NameRules.isIPAddress(host),
                     "must name the server by the DNS name in its TLS certificate, not by an IP address, for the certificate to be checked")
             }
             if let caFile = online.caFile {

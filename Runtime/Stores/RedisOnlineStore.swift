@@ -51,13 +51,14 @@ public final class RedisOnlineStore: @unchecked Sendable {
         let endpoint = try RedisEndpoint(config: config)
         self.config = config
         self.endpoint = endpoint
-        let first = try Self.connect(endpoint)
+        let first = try RedisConnection(endpoint: endpoint)
         idle = [first]
         open = 1
         loopClients = RedisLoopClients(endpoint: endpoint)
     }
 
-    private func connect() throws -> RedisConnection { try Self.connect(endpoint) }
+    /// A new connection, logged in and on the endpoint's database.
+    private func connect() throws -> RedisConnection { try RedisConnection(endpoint: endpoint) }
 
     /// Throws, naming the rule, when `path` cannot serve as a Redis password file (missing, readable
     /// by others, empty). The password itself is read and dropped.
@@ -66,11 +67,6 @@ public final class RedisOnlineStore: @unchecked Sendable {
     /// Throws, naming the rule, when `path` cannot serve as a `rediss://` endpoint's caFile (missing,
     /// unreadable, or without a PEM certificate).
     public static func checkCAFile(_ path: String) throws { _ = try RedisEndpoint.certificateAuthorities(path) }
-
-    /// A new connection, logged in and on the endpoint's database.
-    private static func connect(_ endpoint: RedisEndpoint) throws -> RedisConnection {
-        try RedisConnection(endpoint: endpoint)
-    }
 
     /// Runs `body` on a pooled connection; a connection that failed is dropped, not returned.
     ///
