@@ -70,6 +70,9 @@ struct RuntimeConfigRenderer {
             "riftMaxAttempts": try json(spec.dataPlane.rift.maxAttempts),
             "riftRetryBackoffSeconds": try json(spec.dataPlane.rift.retryBackoffSeconds),
             "riftJobHistoryDays": try json(spec.dataPlane.rift.jobHistoryDays),
+            // Only a tenant with a limit gets the field: configs without one stay as they were.
+            "hasRateLimit": spec.dataPlane.rateLimit != nil,
+            "rateLimit": try json(spec.dataPlane.rateLimit),
             "onlineStore": try json(online),
             "offlineStore": try json(offline),
             "crossAccountRoleArn": try json(graph.crossAccountRoleArn),

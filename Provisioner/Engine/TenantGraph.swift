@@ -138,20 +138,27 @@ public struct TenantGraph: Sendable {
             DesiredResource(
                 "certificates", .certificates, dependsOn: ["vendor_account"],
                 attributes: ["folder": paths.tenant(tenant).appendingPathComponent("tls").path, "names": "127.0.0.1,localhost"]))
+        var configAttributes = [
+            "path": paths.runtimeConfig(tenant).path, "controlPlanePort": identity.controlPlanePort,
+            "dataPlanePort": identity.dataPlanePort, "internalPort": identity.internalPort,
+            "servingCache": "enabled=\(spec.dataPlane.servingCache.enabled),maxAgeSeconds=\(spec.dataPlane.servingCache.maxAgeSeconds),maxEntries=\(spec.dataPlane.servingCache.maxEntries)",
+            "rift": {
+                let r = spec.dataPlane.rift
+                return "enabled=\(r.enabled),region=\(r.region),maxConcurrentJobs=\(r.maxConcurrentJobs),maxAttempts=\(r.maxAttempts),"
+                    + "retryBackoffSeconds=\(r.retryBackoffSeconds),jobHistoryDays=\(r.jobHistoryDays)"
+            }(),
+            "allowedRegions": customer.residency.allowedRegions.joined(separator: ","),
+            "principals": principals.map { "\($0.serviceAccount)@\($0.workspace)=\($0.role.rawValue)" }.joined(separator: ","),
+            "externalId": identity.externalId, "sessionSeconds": String(customer.crossAccountRole.maxSessionSeconds),
+        ]
+        // Only a tenant with a limit has the attribute: tenants without one plan no change.
+        if let limit = spec.dataPlane.rateLimit { configAttributes["rateLimit"] = "requestsPerSecond=\(limit.requestsPerSecond),burst=\(limit.burst)" }
         nodes.append(
             DesiredResource(
                 "runtime_config", .runtimeConfig,
                 dependsOn: ["cmk", "cross_account_role", "online_store", "offline_store", "runtime_secrets", "certificates", "subnet.a"]
                     .filter { $0 != "subnet.a" || !identity.subnetIds.isEmpty },
-                attributes: [
-                    "path": paths.runtimeConfig(tenant).path, "controlPlanePort": identity.controlPlanePort,
-                    "dataPlanePort": identity.dataPlanePort, "internalPort": identity.internalPort,
-                    "servingCache": "enabled=\(spec.dataPlane.servingCache.enabled),maxAgeSeconds=\(spec.dataPlane.servingCache.maxAgeSeconds),maxEntries=\(spec.dataPlane.servingCache.maxEntries)",
-                    "rift": "enabled=\(spec.dataPlane.rift.enabled),region=\(spec.dataPlane.rift.region)",
-                    "allowedRegions": customer.residency.allowedRegions.joined(separator: ","),
-                    "principals": principals.map { "\($0.serviceAccount)@\($0.workspace)=\($0.role.rawValue)" }.joined(separator: ","),
-                    "externalId": identity.externalId, "sessionSeconds": String(customer.crossAccountRole.maxSessionSeconds),
-                ]))
+                attributes: configAttributes))
         // The planes restart when anything their config is made from changes.
         let configInputs = nodes.last!.attributes.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: "\n")
         nodes.append(

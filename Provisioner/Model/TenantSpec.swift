@@ -201,9 +201,12 @@ public struct CMKSpec: Codable, Sendable, Equatable {
 public struct DataPlaneSpec: Codable, Sendable, Equatable {
     public var servingCache: ServingCacheSpec
     public var rift: RiftSpec
-    public init(servingCache: ServingCacheSpec = .init(), rift: RiftSpec) {
+    /// Every service account's serving limit, unless the control plane sets its own; nil: none.
+    public var rateLimit: RateLimit?
+    public init(servingCache: ServingCacheSpec = .init(), rift: RiftSpec, rateLimit: RateLimit? = nil) {
         self.servingCache = servingCache
         self.rift = rift
+        self.rateLimit = rateLimit
     }
 }
 

@@ -158,6 +158,13 @@ public enum TenantSpecParser {
                 retryBackoffSeconds: m.int("retryBackoffSeconds", default: 30), jobHistoryDays: m.int("jobHistoryDays", default: 30))
             m.finish()
         }
-        return DataPlaneSpec(servingCache: cache, rift: rift)
+        var rateLimit: RateLimit?
+        if let m = r.mapping("rateLimit", required: false) {
+            if m.node("requestsPerSecond") == nil { m.report("requestsPerSecond", "is required when dataPlane.rateLimit is set") }
+            let perSecond = m.int("requestsPerSecond", default: 1)
+            rateLimit = RateLimit(requestsPerSecond: perSecond, burst: m.node("burst") == nil ? nil : m.int("burst", default: perSecond))
+            m.finish()
+        }
+        return DataPlaneSpec(servingCache: cache, rift: rift, rateLimit: rateLimit)
     }
 }

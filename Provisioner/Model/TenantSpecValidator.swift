@@ -191,6 +191,11 @@ struct TenantSpecValidator {
         let cache = spec.dataPlane.servingCache
         range("dataPlane.servingCache.maxAgeSeconds", cache.maxAgeSeconds, 1...86400, " seconds (the cache holds data at most 24 h)")
         range("dataPlane.servingCache.maxEntries", cache.maxEntries, 1...10_000_000)
+        if let limit = spec.dataPlane.rateLimit {
+            range("dataPlane.rateLimit.requestsPerSecond", limit.requestsPerSecond, RateLimit.requestsPerSecondRange, " requests per second")
+            // A burst equal to the rate (its default) is in range exactly when the rate is: reported once.
+            if limit.burst != limit.requestsPerSecond { range("dataPlane.rateLimit.burst", limit.burst, RateLimit.burstRange, " requests") }
+        }
         let rift = spec.dataPlane.rift
         range("dataPlane.rift.maxConcurrentJobs", rift.maxConcurrentJobs, 1...32)
         range("dataPlane.rift.maxAttempts", rift.maxAttempts, 1...10)

@@ -19,11 +19,14 @@ public struct PrincipalAccess: Codable, Sendable, Equatable {
     /// SHA-256 hashes of the keys that are valid now (revoked and expired ones are left out).
     public var keyHashes: [String]
     public var roles: [String: String]
+    /// The service account's own serving limit; nil: the tenant's default (`dataPlane.rateLimit`).
+    public var rateLimit: RateLimit?
 
-    public init(serviceAccount: String, keyHashes: [String], roles: [String: String]) {
+    public init(serviceAccount: String, keyHashes: [String], roles: [String: String], rateLimit: RateLimit? = nil) {
         self.serviceAccount = serviceAccount
         self.keyHashes = keyHashes
         self.roles = roles
+        self.rateLimit = rateLimit
     }
 }
 

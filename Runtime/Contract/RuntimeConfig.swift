@@ -59,6 +59,8 @@ public struct DataPlaneConfig: Codable, Sendable, Equatable {
     public var internalTokenFile: String
     public var servingCache: CacheConfig
     public var rift: RiftConfig
+    /// Every service account's serving limit unless the control plane sets its own; absent: none.
+    public var rateLimit: RateLimit?
 }
 
 public struct CacheConfig: Codable, Sendable, Equatable {

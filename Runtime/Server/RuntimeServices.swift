@@ -105,7 +105,7 @@ public enum RuntimeServices {
             config.dataPlane.servingCache.enabled
             ? ServingCache(capacity: config.dataPlane.servingCache.maxEntries, maxAgeSeconds: config.dataPlane.servingCache.maxAgeSeconds, metrics: metrics)
             : nil
-        let access = AccessList(tenant: config.tenant)
+        let access = AccessList(tenant: config.tenant, defaultRateLimit: config.dataPlane.rateLimit)
         let offline = config.offlineStore.kind == "local" ? OfflineLog(root: URL(fileURLWithPath: config.offlineStore.location)) : nil
         let features = FeatureServer(access: access, store: store, cache: cache, metrics: metrics)
         let ingest = IngestService(access: access, store: store, cache: cache, offlineLog: offline, metrics: metrics)

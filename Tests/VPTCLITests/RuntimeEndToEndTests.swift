@@ -344,4 +344,68 @@ import VPTTestSupport
         #expect((online?["observed"] as? String)?.contains("over TLS; the server's certificate is valid for") == true, "\(online ?? [:])")
         #expect(checks.first { $0["id"] as? String == "serving.get-features" }?["status"] as? String == "ok")
     }
+
+    /// The tenant's serving limit from its spec, per service account, over real processes: the burst
+    /// passes, then 429 with `Retry-After`; the tenant admin raises one account's limit through the
+    /// control plane and the data plane applies it within its snapshot refresh; removing it restores
+    /// the default.
+    @Test func aServingRateLimitThrottlesEachServiceAccountAndTheControlPlaneChangesIt() throws {
+        let home = temporaryDirectory("e2e-rate-limit")
+        let base = 48_000 + Int.random(in: 0..<90) * 10
+        #expect(try vpt(["init", "--port-range", "\(base)-\(base + 9)"], home: home).status == 0)
+        let yaml = try String(contentsOfFile: examplePath("acme-eu.yaml"), encoding: .utf8)
+        let file = home.appendingPathComponent("acme.yaml")
+        try (yaml + "dataPlane:\n  rateLimit: {requestsPerSecond: 1, burst: 3}\n").write(to: file, atomically: true, encoding: .utf8)
+        defer { _ = try? vpt(["tenant", "stop", "acme-eu"], home: home) }
+        let provisioned = try vpt(["provision", "tenant", "acme-eu", "-f", file.path], home: home)
+        #expect(provisioned.status == 0, "\(provisioned.stdout)\(provisioned.stderr)")
+        let config = try String(contentsOf: home.appendingPathComponent("tenants/acme-eu/config/runtime.json"), encoding: .utf8)
+        #expect(config.contains(#""rateLimit": {"burst":3,"requestsPerSecond":1}"#), "\(config)")
+        let show = try JSONSerialization.jsonObject(with: Data(try vpt(["tenant", "show", "acme-eu", "-o", "json"], home: home).stdout.utf8)) as? [String: Any]
+        let t = Tenant(
+            name: "acme-eu", controlPlane: Int(show?["controlPlanePort"] as? String ?? "") ?? 0, dataPlane: Int(show?["dataPlanePort"] as? String ?? "") ?? 0,
+            admin: try String(contentsOf: home.appendingPathComponent("tenants/acme-eu/secrets/admin-api-key"), encoding: .utf8), home: home)
+        #expect(try call("POST", t, t.controlPlane, "/v1/workspaces/prod/apply", key: t.admin, body: repoBody()).status == 200)
+        let scorer = try #require(try call("POST", t, t.controlPlane, "/v1/service-accounts/fraud-scorer/api-keys", key: t.admin).json["key"] as? String)
+        #expect(try call("POST", t, t.controlPlane, "/v1/service-accounts", key: t.admin, body: ["name": "batch-scorer"]).status == 201)
+        #expect(try call("PUT", t, t.controlPlane, "/v1/workspaces/prod/role-bindings/batch-scorer", key: t.admin, body: ["role": "consumer"]).status == 204)
+        let batch = try #require(try call("POST", t, t.controlPlane, "/v1/service-accounts/batch-scorer/api-keys", key: t.admin).json["key"] as? String)
+        usleep(1_200_000)  // the data plane refreshes its access list twice a second
+
+        func statuses(_ key: String, _ count: Int) throws -> [Int] { try (0..<count).map { _ in try getFeatures(t, key: key, user: "7").0 } }
+        // One a second with bursts of 3: six calls in well under three seconds cannot all pass.
+        let first = try statuses(scorer, 6)
+        #expect(Array(first.prefix(3)) == [200, 200, 200] && first.contains(429), "\(first)")
+        #expect(try statuses(batch, 3) == [200, 200, 200], "batch-scorer has a bucket of its own")
+        let refused = try getFeatures(t, key: scorer, user: "7")
+        #expect(refused.0 == 429 && refused.1["code"] as? String == "RESOURCE_EXHAUSTED", "\(refused)")
+        #expect((refused.1["message"] as? String)?.contains("service account 'fraud-scorer' is over its rate limit of 1 lookups per second") == true)
+        let body = #"{"params": {"workspace_name": "prod", "feature_service_name": "fraud", "join_key_map": {"user_id": "7"}}}"#
+        let headers = try commandOutput([
+            "curl", "-s", "--cacert", t.caFile, "-D", "-", "-o", "/dev/null", "-H", "Authorization: Tecton-key \(scorer)", "--data", body,
+            t.url(t.dataPlane, "/api/v1/feature-service/get-features").absoluteString,
+        ]).lowercased()
+        #expect(headers.contains("http/1.1 429") && headers.contains("retry-after: 1"), "\(headers)")
+
+        // The admin raises fraud-scorer's own limit; nobody else may, and bad values are named.
+        #expect(try call("PUT", t, t.controlPlane, "/v1/service-accounts/fraud-scorer/rate-limit", key: scorer, body: ["requestsPerSecond": 1000]).status == 403)
+        let invalid = try call("PUT", t, t.controlPlane, "/v1/service-accounts/fraud-scorer/rate-limit", key: t.admin, body: ["requestsPerSecond": 0])
+        #expect(invalid.status == 400 && (invalid.json["message"] as? String) == "requestsPerSecond: 0 must be between 1 and 1000000", "\(invalid)")
+        #expect(try call("PUT", t, t.controlPlane, "/v1/service-accounts/nobody/rate-limit", key: t.admin, body: ["requestsPerSecond": 5]).status == 404)
+        #expect(try call("PUT", t, t.controlPlane, "/v1/service-accounts/fraud-scorer/rate-limit", key: t.admin, body: ["requestsPerSecond": 1000, "burst": 50]).status == 204)
+        let listed = try call("GET", t, t.controlPlane, "/v1/service-accounts", key: t.admin)
+        let accounts = listed.json["serviceAccounts"] as? [[String: Any]] ?? []
+        #expect(accounts.first { $0["name"] as? String == "fraud-scorer" }?["rateLimit"] as? [String: Int] == ["requestsPerSecond": 1000, "burst": 50], "\(listed)")
+        #expect(accounts.first { $0["name"] as? String == "batch-scorer" }?["rateLimit"] == nil, "batch-scorer keeps the tenant default")
+        usleep(1_200_000)
+        #expect(Set(try statuses(scorer, 20)) == [200], "the raised limit is served within the snapshot refresh")
+        #expect(try statuses(batch, 6).contains(429), "the default still holds for batch-scorer")
+
+        // Back to the tenant default.
+        #expect(try call("DELETE", t, t.controlPlane, "/v1/service-accounts/fraud-scorer/rate-limit", key: t.admin).status == 204)
+        usleep(1_200_000)
+        #expect(try statuses(scorer, 6).contains(429))
+        let metrics = String(decoding: try HTTPCall.raw("GET", t.url(t.dataPlane, "/metrics"), headers: [:], caFile: t.caFile).body, as: UTF8.self)
+        #expect(metrics.contains(#"http_server_requests_total{route="/api/v1/feature-service/get-features",status="429"}"#))
+    }
 }

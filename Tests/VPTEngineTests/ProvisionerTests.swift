@@ -66,6 +66,31 @@ import VPTTestSupport
         #expect(config.principals.map(\.serviceAccount) == ["ml-platform", "recommender"])
     }
 
+    /// Every setting the runtime config carries re-renders it (and restarts the planes) when it
+    /// changes: the serving limit, and each Rift setting, not only `enabled` and `region`.
+    @Test(arguments: ["rateLimit", "rateLimit.burst", "rift.maxAttempts", "rift.maxConcurrentJobs", "rift.retryBackoffSeconds", "rift.jobHistoryDays"])
+    func aChangedServingLimitOrRiftSettingReachesTheRuntimeConfig(_ setting: String) async throws {
+        let p = try freshFleet()
+        var spec = try p.loadSpec(yaml: try exampleYAML("acme-eu.yaml"))
+        if setting == "rateLimit.burst" { spec.dataPlane.rateLimit = RateLimit(requestsPerSecond: 100) }
+        _ = try await p.provision(tenant: "acme-eu", spec: spec)
+        var changed = spec
+        switch setting {
+        case "rateLimit": changed.dataPlane.rateLimit = RateLimit(requestsPerSecond: 100, burst: 20)
+        case "rateLimit.burst": changed.dataPlane.rateLimit?.burst = 400
+        case "rift.maxAttempts": changed.dataPlane.rift.maxAttempts = 7
+        case "rift.maxConcurrentJobs": changed.dataPlane.rift.maxConcurrentJobs = 5
+        case "rift.retryBackoffSeconds": changed.dataPlane.rift.retryBackoffSeconds = 90
+        default: changed.dataPlane.rift.jobHistoryDays = 400
+        }
+        #expect(try p.plan(tenant: "acme-eu", spec: changed).changes.map(\.address).sorted() == ["control_plane", "runtime_config"])
+        _ = try await p.provision(tenant: "acme-eu", spec: changed)
+        #expect(try p.plan(tenant: "acme-eu", spec: changed).isEmpty)
+        let config = try JSONDecoder().decode(RuntimeConfig.self, from: Data(contentsOf: p.paths.runtimeConfig("acme-eu")))
+        #expect(config.dataPlane.rateLimit == changed.dataPlane.rateLimit)
+        #expect(config.dataPlane.rift == changed.dataPlane.rift)
+    }
+
     @Test func changingTheVPCBlockReplacesTheVPCAndItsSubnets() async throws {
         let p = try freshFleet()
         var spec = try p.loadSpec(yaml: try exampleYAML("acme-eu.yaml"))

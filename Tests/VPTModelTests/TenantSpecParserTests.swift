@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 
+import VPTContract
 @testable import VPTModel
 import VPTTestSupport
 
@@ -222,6 +223,26 @@ func issues(_ yaml: String, fleet: FleetContext = .empty) -> [SpecIssue] {
         let recorded = try JSONDecoder().decode(RiftSpec.self, from: Data(#"{"enabled": true, "region": "eu-west-1"}"#.utf8))
         #expect(recorded == RiftSpec(enabled: true, region: "eu-west-1"))
         #expect(recorded.jobHistoryDays == 30 && recorded.maxAttempts == 3)
+    }
+
+    @Test func aServingRateLimitParsesDefaultsItsBurstAndNamesEachMistake() throws {
+        let base = try example("acme-eu.yaml")
+        #expect(try TenantSpecParser.parse(yaml: base).dataPlane.rateLimit == nil, "no limit unless the spec sets one")
+        let set = try TenantSpecParser.parse(yaml: base + "\ndataPlane:\n  rateLimit: {requestsPerSecond: 200}\n")
+        #expect(set.dataPlane.rateLimit == RateLimit(requestsPerSecond: 200, burst: 200))
+        let bursty = try TenantSpecParser.parse(yaml: base + "\ndataPlane:\n  rateLimit: {requestsPerSecond: 50, burst: 500}\n")
+        #expect(bursty.dataPlane.rateLimit == RateLimit(requestsPerSecond: 50, burst: 500))
+        let cases: [(String, String, String)] = [
+            ("{burst: 10}", "dataPlane.rateLimit.requestsPerSecond", "is required when dataPlane.rateLimit is set"),
+            ("{requestsPerSecond: 0}", "dataPlane.rateLimit.requestsPerSecond", "must be between 1 and 1000000 requests per second"),
+            ("{requestsPerSecond: 10, burst: 0}", "dataPlane.rateLimit.burst", "must be between 1 and 1000000 requests"),
+            ("{requestsPerSecond: fast}", "dataPlane.rateLimit.requestsPerSecond", "must be a whole number"),
+            ("{requestsPerSecond: 10, burts: 5}", "dataPlane.rateLimit.burts", "did you mean 'burst'?"),
+        ]
+        for (value, path, rule) in cases {
+            let found = issues(base + "\ndataPlane:\n  rateLimit: \(value)\n")
+            #expect(found.count == 1 && found[0].path == path && found[0].rule.contains(rule), "\(value): got \(found)")
+        }
     }
 
     @Test func roleOrderingFollowsInclusion() {

@@ -3,14 +3,20 @@ import VPTContract
 @testable import VPTRuntime
 
 /// A feature server and data plane controller over an in-memory store holding `v.a = 2.5` for
-/// entity 42 (event time `now`), and a consumer key for workspace `ws`.
+/// entity 42 (event time `now`), and a consumer key for workspace `ws` (service account `x`).
+/// `defaultRateLimit` and `clock` are the access list's (the tenant's serving limit).
 struct ControllerFixture {
     let key: String
+    let access: AccessList
+    let repo: FeatureRepo
     let store: MemoryStore
     let features: FeatureServer
     let controller: DataPlaneController
 
-    init(now: Date = Date()) throws {
+    init(
+        now: Date = Date(), defaultRateLimit: RateLimit? = nil,
+        clock: @escaping @Sendable () -> UInt64 = { DispatchTime.now().uptimeNanoseconds }
+    ) throws {
         let repo = FeatureRepo(
             entities: [EntityDefinition(name: "u", joinKeys: [TypedField(name: "id", type: .int64)])],
             pushSources: [
@@ -21,7 +27,7 @@ struct ControllerFixture {
             featureViews: [FeatureViewDefinition(name: "v", entities: ["u"], source: "s", features: [TypedField(name: "a", type: .float64)], ttlSeconds: 3600)],
             featureServices: [FeatureServiceDefinition(name: "svc", featureViews: ["v"])])
         let (_, key) = APIKeyFormat.generate(tenant: "t")
-        let access = AccessList(tenant: "t")
+        let access = AccessList(tenant: "t", defaultRateLimit: defaultRateLimit, clock: clock)
         access.update(
             ControlPlaneSnapshot(
                 version: 1, principals: [PrincipalAccess(serviceAccount: "x", keyHashes: [APIKeyFormat.hash(key)], roles: ["ws": "consumer"])],
@@ -34,6 +40,8 @@ struct ControllerFixture {
         ])
         let metrics = RequestMetrics()
         self.key = key
+        self.access = access
+        self.repo = repo
         self.store = store
         features = FeatureServer(access: access, store: store, cache: nil, metrics: metrics)
         controller = DataPlaneController(

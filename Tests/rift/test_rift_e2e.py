@@ -251,6 +251,22 @@ def test_backfill_materializes_both_views_and_they_are_served_and_trained_on(fle
     assert denied.value.code == 403
 
 
+def exited(pid, within=5.0):
+    """The process has exited within `within` seconds: it is gone, or a zombie. An orphan's zombie
+    waits for whoever adopted it (here PID 1 of the machine) to reap it, on that process's schedule."""
+    deadline = time.monotonic() + within
+    while True:
+        try:
+            state = pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except FileNotFoundError:
+            return True
+        if state == "Z":
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+
+
 def held_job(tenant, hold, hours, point="after-offline"):
     """Triggers the last `hours` closed hours of `spend` with attempt 1 held at `point`; returns
     the job and the held runner's pid (the hold is disarmed again, so retries run through)."""
@@ -325,8 +341,7 @@ def test_a_control_plane_killed_mid_job_recovers_the_job(fleet):
     os.kill(control, signal.SIGKILL)
     done = tenant.wait_final([job["id"]], timeout=120)[0]  # the supervisor restarts the control plane
     assert done["state"] == "SUCCESS" and [a["outcome"] for a in done["attempts"]] == ["lost", "success"]
-    with pytest.raises(ProcessLookupError):
-        os.kill(runner, 0)  # the orphaned runner was stopped
+    assert exited(runner), "the orphaned runner was not stopped"
     assert len(tenant.offline_rows("spend")) == before
 
 
@@ -338,9 +353,7 @@ def test_cancel_failures_and_cli_refusals(fleet):
     assert json.loads(run(tenant.home, "jobs", "cancel", "rift-eu", "-w", "prod", job["id"], "-o", "json").stdout)["id"] == job["id"]
     done = tenant.wait_final([job["id"]])[0]
     assert done["state"] == "CANCELLED" and done["attempts"][-1]["outcome"] == "cancelled"
-    time.sleep(0.5)
-    with pytest.raises(ProcessLookupError):
-        os.kill(pid, 0)
+    assert exited(pid), "the cancelled runner is still running"
     again = run(tenant.home, "jobs", "cancel", "rift-eu", "-w", "prod", job["id"], check=False)
     assert again.returncode == 65 and "CANCELLED already" in again.stderr
 

@@ -100,6 +100,33 @@ def test_ingested_records_reach_training_data_and_online_features(tenant):
     assert denied.value.status == 401
 
 
+def test_online_reads_wait_out_the_service_accounts_rate_limit(tenant):
+    """The tenant admin gives fraud-scorer a limit of one lookup a second: a client that will not
+    wait gets ClientError 429 with the server's Retry-After; the default client waits and retries,
+    so every read succeeds, later."""
+    home, data, key, ca = tenant
+    config = json.loads((home / "tenants/acme-eu/config/runtime.json").read_text())
+    admin = (home / "tenants/acme-eu/secrets/admin-api-key").read_text()
+    limit = f"https://127.0.0.1:{config['controlPlane']['port']}/v1/service-accounts/fraud-scorer/rate-limit"
+    call("PUT", limit, admin, {"requestsPerSecond": 1, "burst": 1}, ca)
+    try:
+        time.sleep(1.2)  # the data plane applies it with its next snapshot
+        impatient = vpt_sdk.Client.from_fleet(home, "acme-eu", key, max_rate_limit_wait=0).workspace("prod")
+        impatient.get_online_features("fraud", {"user_id": 3})
+        with pytest.raises(vpt_sdk.ClientError) as limited:
+            impatient.get_online_features("fraud", {"user_id": 3})
+        assert limited.value.status == 429 and limited.value.retry_after == 1
+        assert "over its rate limit of 1 lookups per second" in str(limited.value)
+        patient = vpt_sdk.Client.from_fleet(home, "acme-eu", key).workspace("prod")
+        started = time.monotonic()
+        for _ in range(3):
+            assert list(patient.get_online_features("fraud", {"user_id": 3})) == ["user_txn.amount"]
+        # Three lookups from an empty bucket at one a second: at least two waits of a second each.
+        assert time.monotonic() - started >= 1.5
+    finally:
+        call("DELETE", limit, admin, None, ca)
+        time.sleep(1.2)
+
 def test_batch_view_window_is_served_online_and_read_back_as_training_data(tenant):
     """A batch source and batch feature view applied through the control plane; the Rift runner
     materializes a window (Python, shared codec) into the tenant's own stores; the Swift feature

@@ -6,10 +6,13 @@ import Hummingbird
 public struct APIError: Error, HTTPResponseError, CustomStringConvertible {
     public var status: HTTPResponse.Status
     public var message: String
+    /// Whole seconds for a `Retry-After` header (a 429 says when the client may try again).
+    public var retryAfterSeconds: Int?
 
-    public init(_ status: HTTPResponse.Status, _ message: String) {
+    public init(_ status: HTTPResponse.Status, _ message: String, retryAfterSeconds: Int? = nil) {
         self.status = status
         self.message = message
+        self.retryAfterSeconds = retryAfterSeconds
     }
 
     public static func badRequest(_ m: String) -> APIError { APIError(.badRequest, m) }
@@ -17,12 +20,18 @@ public struct APIError: Error, HTTPResponseError, CustomStringConvertible {
     public static func forbidden(_ m: String) -> APIError { APIError(.forbidden, m) }
     public static func notFound(_ m: String) -> APIError { APIError(.notFound, m) }
     public static func unavailable(_ m: String) -> APIError { APIError(.serviceUnavailable, m) }
+    /// 429; `retryAfter` seconds are rounded up, to at least 1, for the header.
+    public static func tooManyRequests(_ m: String, retryAfter: Double) -> APIError {
+        APIError(.tooManyRequests, m, retryAfterSeconds: max(1, Int(retryAfter.rounded(.up))))
+    }
 
     public var description: String { "\(status.code) \(message)" }
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
         let body: [String: Any] = ["error": message, "message": message, "code": Self.grpcCode(status)]
-        return JSONBody.response(body, status: status)
+        var response = JSONBody.response(body, status: status)
+        if let retryAfterSeconds { response.headers[.retryAfter] = String(retryAfterSeconds) }
+        return response
     }
 
     /// The gRPC-style code name Tecton puts in `code`.

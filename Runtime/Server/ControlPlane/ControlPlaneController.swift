@@ -121,6 +121,29 @@ public struct ControlPlaneController: Sendable {
             try await state.createServiceAccount(body.name)
             return try JSONBody.encodable(body, status: .created)
         }
+        router.get("/v1/service-accounts") { request, _ -> Response in
+            try requireAdmin(try await caller(request))
+            let principals = try await state.currentSnapshot().principals.sorted { $0.serviceAccount < $1.serviceAccount }
+            return JSONBody.response([
+                "serviceAccounts": principals.map { principal in
+                    var entry: [String: Any] = ["name": principal.serviceAccount, "roles": principal.roles, "liveAPIKeys": principal.keyHashes.count]
+                    if let limit = principal.rateLimit { entry["rateLimit"] = ["requestsPerSecond": limit.requestsPerSecond, "burst": limit.burst] }
+                    return entry
+                }
+            ])
+        }
+        router.put("/v1/service-accounts/:name/rate-limit") { request, context -> Response in
+            try requireAdmin(try await caller(request))
+            let body = try await JSONBody.decode(RateLimitBody.self, request)
+            try await state.setRateLimit(
+                serviceAccount: try context.parameters.require("name"), RateLimit(requestsPerSecond: body.requestsPerSecond, burst: body.burst))
+            return Response(status: .noContent)
+        }
+        router.delete("/v1/service-accounts/:name/rate-limit") { request, context -> Response in
+            try requireAdmin(try await caller(request))
+            try await state.setRateLimit(serviceAccount: try context.parameters.require("name"), nil)
+            return Response(status: .noContent)
+        }
         router.post("/v1/service-accounts/:name/api-keys") { request, context -> Response in
             try requireAdmin(try await caller(request))
             let name = try context.parameters.require("name")
@@ -203,6 +226,12 @@ struct NameBody: Codable {
 
 struct RoleBody: Codable {
     var role: String
+}
+
+/// `PUT /v1/service-accounts/{name}/rate-limit` body; `burst` defaults to `requestsPerSecond`.
+struct RateLimitBody: Codable {
+    var requestsPerSecond: Int
+    var burst: Int?
 }
 
 /// `PATCH /v1/api-keys/{id}` body.

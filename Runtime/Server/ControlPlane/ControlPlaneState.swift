@@ -6,6 +6,8 @@ import VPTMetadata
 struct ServiceAccountRecord: Codable {
     var name: String
     var createdAt: Date
+    /// Its own serving limit; nil: the tenant's default.
+    var rateLimit: RateLimit?
 }
 
 /// An API key record (metadata): the hash only, never the key.
@@ -79,7 +81,8 @@ public actor ControlPlaneState {
     /// The snapshot, and the earliest future expiry among live keys (when it must be rebuilt).
     static func build(_ store: MetadataStore, version: Int64) throws -> (ControlPlaneSnapshot, nextExpiry: Date?) {
         let decoder = JSONDecoder()
-        let accounts = try store.list(kind: "service_account", workspace: global).map { $0.name }
+        let records = try store.list(kind: "service_account", workspace: global).map { try decoder.decode(ServiceAccountRecord.self, from: $0.value) }
+        let accounts = records.map(\.name)
         let keys = try store.list(kind: "api_key", workspace: global).map { try decoder.decode(APIKeyRecord.self, from: $0.value) }
         let workspaces = try store.list(kind: "workspace", workspace: global).map(\.name)
         var repos: [String: FeatureRepo] = [:]
@@ -98,12 +101,13 @@ public actor ControlPlaneState {
             }
         }
         let now = Date()
-        let principals = accounts.map { account in
-            PrincipalAccess(
+        let principals = records.map { record in
+            let account = record.name
+            return PrincipalAccess(
                 serviceAccount: account,
                 keyHashes: keys.filter { $0.serviceAccount == account && $0.revokedAt == nil && ($0.expiresAt.map { $0 > now } ?? true) }
                     .map(\.sha256).sorted(),
-                roles: roles[account] ?? [:])
+                roles: roles[account] ?? [:], rateLimit: record.rateLimit)
         }
         let nextExpiry = keys.compactMap { $0.revokedAt == nil ? $0.expiresAt : nil }.filter { $0 > now }.min()
         return (ControlPlaneSnapshot(version: version, principals: principals, repos: repos), nextExpiry)
@@ -202,6 +206,19 @@ public actor ControlPlaneState {
         }
         record.revokedAt = record.revokedAt ?? Date()
         try put("api_key", Self.global, id, record)
+        try changed()
+    }
+
+    /// Sets a service account's own serving limit, or with nil returns it to the tenant's default.
+    /// The data plane applies it with its next snapshot (within about a second).
+    public func setRateLimit(serviceAccount: String, _ limit: RateLimit?) throws {
+        guard var record = try get(ServiceAccountRecord.self, "service_account", Self.global, serviceAccount) else {
+            throw APIError.notFound("service account '\(serviceAccount)' does not exist")
+        }
+        if let problems = limit?.problems(at: ""), !problems.isEmpty { throw APIError.badRequest(problems.joined(separator: "; ")) }
+        guard record.rateLimit != limit else { return }
+        record.rateLimit = limit
+        try put("service_account", Self.global, serviceAccount, record)
         try changed()
     }
 

@@ -32,10 +32,11 @@ enum WebUI {
             }
             html += "</table>"
         }
-        html += "<h2>Principals</h2><table><tr><th>service account</th><th>roles</th><th>live API keys</th></tr>"
+        html += "<h2>Principals</h2><table><tr><th>service account</th><th>roles</th><th>live API keys</th><th>rate limit</th></tr>"
         for principal in snapshot.principals {
             let roles = principal.roles.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", ")
-            html += "<tr><td>\(escape(principal.serviceAccount))</td><td>\(escape(roles))</td><td>\(principal.keyHashes.count)</td></tr>"
+            let limit = principal.rateLimit.map { "\($0.requestsPerSecond)/s, bursts of \($0.burst)" } ?? "tenant default"
+            html += "<tr><td>\(escape(principal.serviceAccount))</td><td>\(escape(roles))</td><td>\(principal.keyHashes.count)</td><td>\(limit)</td></tr>"
         }
         html += "</table><h2>Recent jobs</h2>"
         let jobs = await scheduler?.recent(limit: 50) ?? []

@@ -29,10 +29,13 @@ public final class AccessList: @unchecked Sendable {
         static let empty = State(snapshot: nil, keys: [:], plans: [:], suspension: nil)
     }
 
-    /// An accepted key (by its hash): its principal and where its last use is recorded.
+    /// An accepted key (by its hash): its principal, where its last use is recorded, and its
+    /// service account's serving limit (its own, or the tenant's default) with the bucket it draws on.
     struct Key: Sendable {
         let principal: PrincipalAccess
         let usage: Usage
+        let limit: RateLimit?
+        let bucket: TokenBucket?
     }
 
     /// When a key was last accepted, in milliseconds since 1970. One cell per key hash for the
@@ -50,9 +53,21 @@ public final class AccessList: @unchecked Sendable {
     private let lock = NSLock()
     private var state = State.empty
     private var usage: [String: Usage] = [:]
+    /// One bucket per service account with a limit, for the process's life.
+    private var buckets: [String: TokenBucket] = [:]
     public let tenant: String
+    /// The serving limit of service accounts that have none of their own (`dataPlane.rateLimit`).
+    public let defaultRateLimit: RateLimit?
+    /// Monotonic nanoseconds, for the token buckets.
+    private let clock: @Sendable () -> UInt64
 
-    public init(tenant: String) { self.tenant = tenant }
+    public init(
+        tenant: String, defaultRateLimit: RateLimit? = nil, clock: @escaping @Sendable () -> UInt64 = { DispatchTime.now().uptimeNanoseconds }
+    ) {
+        self.tenant = tenant
+        self.defaultRateLimit = defaultRateLimit
+        self.clock = clock
+    }
 
     private var current: State { lock.withLock { state } }
 
@@ -65,10 +80,16 @@ public final class AccessList: @unchecked Sendable {
         lock.withLock {
             var keys: [String: Key] = [:]
             for principal in new.principals {
+                let limit = principal.rateLimit ?? defaultRateLimit
+                var bucket: TokenBucket?
+                if limit != nil {
+                    bucket = buckets[principal.serviceAccount] ?? TokenBucket()
+                    buckets[principal.serviceAccount] = bucket
+                }
                 for hash in principal.keyHashes {
                     let cell = usage[hash] ?? Usage()
                     usage[hash] = cell
-                    keys[hash] = Key(principal: principal, usage: cell)
+                    keys[hash] = Key(principal: principal, usage: cell, limit: limit, bucket: bucket)
                 }
             }
             state = State(snapshot: new, keys: keys, plans: planned, suspension: nil)
@@ -97,16 +118,21 @@ public final class AccessList: @unchecked Sendable {
 
     public func repo(_ workspace: String) -> FeatureRepo? { current.snapshot?.repos[workspace] }
 
-    /// The caller of a request, checked against a minimum role on a workspace.
+    /// The caller of a request, checked against a minimum role on a workspace. No serving limit
+    /// applies (ingest is not limited).
     public func authorize(key: String?, workspace: String, minimum: AccessRole) throws -> PrincipalAccess {
-        try authorize(key: key, workspace: workspace, minimum: minimum, in: current)
+        try authorize(key: key, workspace: workspace, minimum: minimum, in: current).principal
     }
 
-    /// A feature service to serve to the caller: the caller checked for `minimum` on the workspace,
-    /// then the service's plan, both from the same snapshot.
-    func serve(key: String?, workspace: String, service: String, minimum: AccessRole) throws -> ServingPlan {
+    /// A feature service to serve to the caller: the caller checked for `minimum` on the workspace
+    /// and against its serving limit for `lookups` entities, then the service's plan, both from the
+    /// same snapshot.
+    func serve(key: String?, workspace: String, service: String, minimum: AccessRole, lookups: Int = 1) throws -> ServingPlan {
         let state = current
-        _ = try authorize(key: key, workspace: workspace, minimum: minimum, in: state)
+        let found = try authorize(key: key, workspace: workspace, minimum: minimum, in: state)
+        if let limit = found.limit, let bucket = found.bucket {
+            try admit(lookups, serviceAccount: found.principal.serviceAccount, limit: limit, bucket: bucket)
+        }
         guard state.snapshot?.repos[workspace] != nil else { throw APIError.notFound("workspace '\(workspace)' has no feature repository") }
         guard let plan = state.plans[workspace]?[service] else {
             throw APIError.notFound("feature service '\(service)' does not exist in workspace '\(workspace)'")
@@ -114,7 +140,22 @@ public final class AccessList: @unchecked Sendable {
         return plan
     }
 
-    private func authorize(key: String?, workspace: String, minimum: AccessRole, in state: State) throws -> PrincipalAccess {
+    /// Takes `lookups` from the account's bucket: 429 with the seconds to wait when it is short,
+    /// 400 when the request alone needs more than the burst (no wait would let it through).
+    private func admit(_ lookups: Int, serviceAccount: String, limit: RateLimit, bucket: TokenBucket) throws {
+        guard lookups <= limit.burst else {
+            throw APIError.badRequest(
+                "params.request_data holds \(lookups) entries, more than service account '\(serviceAccount)' may look up at once "
+                    + "(its rate limit allows bursts of \(limit.burst)); send at most \(limit.burst) entries per request")
+        }
+        guard let wait = bucket.take(lookups, limit: limit, now: clock()) else { return }
+        throw APIError.tooManyRequests(
+            "service account '\(serviceAccount)' is over its rate limit of \(limit.requestsPerSecond) lookups per second "
+                + "(bursts of \(limit.burst)); retry after the Retry-After seconds",
+            retryAfter: wait)
+    }
+
+    private func authorize(key: String?, workspace: String, minimum: AccessRole, in state: State) throws -> Key {
         guard let key else { throw APIError.unauthorized() }
         if let claimed = APIKeyFormat.parse(key)?.tenant, claimed != tenant {
             throw APIError.unauthorized("the API key is not valid for this tenant")
@@ -129,6 +170,6 @@ public final class AccessList: @unchecked Sendable {
         guard let held = principal.roles[workspace].flatMap(AccessRole.init(rawValue:)), held >= minimum else {
             throw APIError.forbidden("service account '\(principal.serviceAccount)' needs the \(minimum.rawValue) role (or higher) on workspace '\(workspace)'")
         }
-        return principal
+        return found
     }
 }

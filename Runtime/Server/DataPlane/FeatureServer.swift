@@ -38,11 +38,11 @@ public struct FeatureServer: Sendable {
     }
 
     /// The workspace and the feature service's plan (its views and join keys), for a caller with
-    /// consumer or higher on the workspace.
-    func resolve(_ params: TectonParams, key: String?) throws -> (workspace: String, plan: ServingPlan) {
+    /// consumer or higher on the workspace and room for `lookups` entities under its rate limit.
+    func resolve(_ params: TectonParams, key: String?, lookups: Int = 1) throws -> (workspace: String, plan: ServingPlan) {
         let workspace = try params.string("workspace_name")
         let serviceName = try params.string("feature_service_name")
-        return (workspace, try access.serve(key: key, workspace: workspace, service: serviceName, minimum: .consumer))
+        return (workspace, try access.serve(key: key, workspace: workspace, service: serviceName, minimum: .consumer, lookups: lookups))
     }
 
     /// Converts a request's join key value to the declared type; int64 keys come as decimal strings
@@ -146,7 +146,8 @@ public struct FeatureServer: Sendable {
     /// `{join_key_map, request_context_map}`; `result` is one `{features}` per entry, in order.
     public func getFeaturesBatch(body: [String: JSONValue], key: String?, now: Date = Date()) async throws -> [String: Any] {
         let params = try TectonParams(body: body)
-        let (workspace, plan) = try resolve(params, key: key)
+        // Each entry is a lookup against the caller's rate limit (checked before the entries are).
+        let (workspace, plan) = try resolve(params, key: key, lookups: max(1, params.value("request_data")?.arrayValue?.count ?? 1))
         let options = try Options(params)
         let malformed = APIError.badRequest("params.request_data must be a list of {join_key_map} objects")
         guard let entries = params.value("request_data")?.arrayValue else { throw malformed }

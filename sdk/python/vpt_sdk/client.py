@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import pathlib
 import ssl
+import time
 import urllib.error
 import urllib.request
 
@@ -15,29 +16,37 @@ from .retrieval import OfflineRetrieval
 
 
 class ClientError(RuntimeError):
-    """An answer from the tenant that was not a success; carries the HTTP status and message."""
+    """An answer from the tenant that was not a success; carries the HTTP status and message, and
+    for a 429 the seconds the feature server asked the caller to wait (``Retry-After``)."""
 
-    def __init__(self, status: int, message: str):
+    def __init__(self, status: int, message: str, retry_after: float | None = None):
         super().__init__(f"HTTP {status}: {message}")
         self.status = status
+        self.retry_after = retry_after
 
 
 class Client:
     """Endpoints and credential of one tenant. ``api_key`` needs viewer (repository) and consumer
-    (online features) on the workspaces it reads."""
+    (online features) on the workspaces it reads.
+
+    When the service account is over its serving limit the feature server answers 429 with
+    ``Retry-After``; the client waits that long and tries again, up to ``max_rate_limit_wait``
+    seconds in all for one call (0: never wait, raise ``ClientError`` with status 429 at once)."""
 
     def __init__(self, control_plane: str, feature_server: str, api_key: str, offline_store: str | None = None,
-                 ca_file: str | None = None, timeout: float = 10):
+                 ca_file: str | None = None, timeout: float = 10, max_rate_limit_wait: float = 10):
         self.control_plane = control_plane.rstrip("/")
         self.feature_server = feature_server.rstrip("/")
         self.api_key = api_key
         self.offline_store = offline_store
         self.timeout = timeout
+        self.max_rate_limit_wait = max_rate_limit_wait
         self._context = ssl.create_default_context(cafile=ca_file) if ca_file else None
 
     @classmethod
-    def from_fleet(cls, home: str | pathlib.Path, tenant: str, api_key: str) -> "Client":
-        """A client for a tenant on the local target, from its rendered runtime config."""
+    def from_fleet(cls, home: str | pathlib.Path, tenant: str, api_key: str, **options) -> "Client":
+        """A client for a tenant on the local target, from its rendered runtime config; ``options``
+        (``timeout``, ``max_rate_limit_wait``) go to the constructor."""
         config = json.loads((pathlib.Path(home) / "tenants" / tenant / "config" / "runtime.json").read_text())
         tls = config.get("tls")
         scheme = "https" if tls else "http"
@@ -45,9 +54,21 @@ class Client:
             control_plane=f"{scheme}://127.0.0.1:{config['controlPlane']['port']}",
             feature_server=f"{scheme}://127.0.0.1:{config['dataPlane']['port']}",
             api_key=api_key, offline_store=config["offlineStore"]["location"] if config["offlineStore"]["kind"] == "local" else None,
-            ca_file=tls["caFile"] if tls else None)
+            ca_file=tls["caFile"] if tls else None, **options)
 
     def _call(self, method: str, url: str, body=None):
+        waited = 0.0
+        while True:
+            try:
+                return self._send(method, url, body)
+            except ClientError as error:
+                wait = error.retry_after
+                if error.status != 429 or wait is None or waited + wait > self.max_rate_limit_wait:
+                    raise
+                time.sleep(wait)
+                waited += wait
+
+    def _send(self, method: str, url: str, body=None):
         data = json.dumps(body).encode() if body is not None else None
         request = urllib.request.Request(url, data=data, method=method, headers={
             "Authorization": f"Tecton-key {self.api_key}", "Content-Type": "application/json"})
@@ -60,7 +81,11 @@ class Client:
                 message = json.loads(error.read()).get("message", "")
             except ValueError:
                 message = ""
-            raise ClientError(error.code, message) from None
+            try:
+                retry_after = float(error.headers.get("Retry-After", ""))
+            except ValueError:
+                retry_after = None
+            raise ClientError(error.code, message, retry_after) from None
 
     def workspace(self, name: str) -> "Workspace":
         return Workspace(self, name)

@@ -60,6 +60,9 @@ public struct DataPlaneResponse: Sendable {
 
     /// The documented error body `{"error", "message", "code"}` with the error's status.
     public static func error(_ error: APIError) -> DataPlaneResponse {
-        json(["error": error.message, "message": error.message, "code": APIError.grpcCode(error.status)], status: HTTPResponseStatus(statusCode: error.status.code))
+        var response = json(
+            ["error": error.message, "message": error.message, "code": APIError.grpcCode(error.status)], status: HTTPResponseStatus(statusCode: error.status.code))
+        if let seconds = error.retryAfterSeconds { response.headers.add(name: "retry-after", value: String(seconds)) }
+        return response
     }
 }
