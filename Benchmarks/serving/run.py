@@ -209,8 +209,16 @@ def vpt_tenants(args, home, workdir, redis_port):
         call("POST", f"https://127.0.0.1:{control}/v1/service-accounts", admin, {"name": "bench"}, ca=ca)
         call("PUT", f"https://127.0.0.1:{control}/v1/workspaces/prod/role-bindings/bench", admin, {"role": "owner"}, ca=ca)
         key = call("POST", f"https://127.0.0.1:{control}/v1/service-accounts/bench/api-keys", admin, ca=ca)["key"]
-        time.sleep(1.5)
         tenants[store] = {"name": name, "data": data, "key": key, "ca": ca}
+        if args.rate_limit and store == "sqlite":
+            # A second account on the same tenant with a limit far above saturation: what checking
+            # a limit costs, next to the unlimited account in the same process.
+            call("POST", f"https://127.0.0.1:{control}/v1/service-accounts", admin, {"name": "bench-limited"}, ca=ca)
+            call("PUT", f"https://127.0.0.1:{control}/v1/workspaces/prod/role-bindings/bench-limited", admin, {"role": "owner"}, ca=ca)
+            call("PUT", f"https://127.0.0.1:{control}/v1/service-accounts/bench-limited/rate-limit", admin,
+                 {"requestsPerSecond": 1000000, "burst": 1000000}, ca=ca)
+            tenants[store]["limited_key"] = call("POST", f"https://127.0.0.1:{control}/v1/service-accounts/bench-limited/api-keys", admin, ca=ca)["key"]
+        time.sleep(1.5)
     return tenants, vpt, env
 
 
@@ -319,6 +327,8 @@ def main():
     parser.add_argument("--rounds", type=int, default=3, help="interleaved runs per target at saturation and at half load (medians are reported)")
     parser.add_argument("--skip-feast", action="store_true", help="measure vpt and the no-op handler only")
     parser.add_argument("--ingest-only", action="store_true", help="measure ingest only, then stop")
+    parser.add_argument("--rate-limit", action="store_true",
+                        help="also the sqlite tenant through a service account with a serving limit far above saturation (rate_limit=on), for what the check costs")
     parser.add_argument("--redis-tls", action="store_true",
                         help="also a tenant on a redis-server that speaks only TLS (store=redis-tls), for what TLS to the store costs")
     args = parser.parse_args()
@@ -355,6 +365,8 @@ def main():
                 target = Target(f"vpt store={store} cache={'on' if cache else 'off'}", url, body, {"Authorization": f"Tecton-key {tenant['key']}"})
                 results[("vpt", store, cache)] = target
                 targets.append(target)
+                if not cache and "limited_key" in tenant:
+                    targets.append(Target(f"vpt store={store} cache=off rate_limit=on", url, body, {"Authorization": f"Tecton-key {tenant['limited_key']}"}))
             if not cache:
                 body = {"params": {"workspace_name": "prod", "feature_service_name": "bench_service", "join_key_map": {"user_id": "42"}}}
                 results["noop"] = Target("noop-handler", f"https://127.0.0.1:{noop_port}/api/v1/feature-service/get-features", body, {})

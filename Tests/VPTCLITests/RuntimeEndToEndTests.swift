@@ -407,5 +407,15 @@ import VPTTestSupport
         #expect(try statuses(scorer, 6).contains(429))
         let metrics = String(decoding: try HTTPCall.raw("GET", t.url(t.dataPlane, "/metrics"), headers: [:], caFile: t.caFile).body, as: UTF8.self)
         #expect(metrics.contains(#"http_server_requests_total{route="/api/v1/feature-service/get-features",status="429"}"#))
+        #expect(metrics.contains(#"vpt_rate_limited_requests_total{service_account="fraud-scorer"}"#))
+
+        // The operator sees who was refused.
+        let health = try vpt(["health", "acme-eu", "--output", "json"], home: home)
+        let report = try JSONSerialization.jsonObject(with: Data(health.stdout.utf8)) as? [String: Any]
+        let checks = ((report?["tenants"] as? [[String: Any]])?.first?["checks"] as? [[String: Any]]) ?? []
+        let limited = try #require(checks.first { $0["id"] as? String == "serving.rate-limited" }, "\(health.stdout)")
+        #expect(limited["status"] as? String == "warn", "\(limited)")
+        #expect((limited["observed"] as? String)?.contains("since start") == true && (limited["observed"] as? String)?.contains("fraud-scorer") == true, "\(limited)")
+        #expect((limited["remedy"] as? String)?.contains("/v1/service-accounts/NAME/rate-limit") == true)
     }
 }

@@ -50,6 +50,11 @@ import VPTContract
         // A long pause refills to the burst, no further.
         clock.advance(60)
         #expect(await statuses(4, fixture) == [200, 200, 200, 429])
+        // Three refusals in all, counted by account for operators (vpt health reads them).
+        let metrics = String(buffer: await fixture.controller.respond(to: DataPlaneRequest(method: .GET, uri: "/metrics")).body)
+        #expect(metrics.contains("vpt_rate_limited_requests_total{service_account=\"x\"} 3\n"), "\(metrics)")
+        let open = try ControllerFixture(clock: clock.read)
+        #expect(!String(buffer: await open.controller.respond(to: DataPlaneRequest(method: .GET, uri: "/metrics")).body).contains("vpt_rate_limited"))
     }
 
     @Test func retryAfterIsTheWaitRoundedUp() async throws {

@@ -116,6 +116,11 @@ public final class AccessList: @unchecked Sendable {
         return result
     }
 
+    /// Requests refused with 429 since start, by service account (accounts that ever had a limit).
+    public func rateLimitRefusals() -> [String: Int] {
+        lock.withLock { buckets }.mapValues { $0.refused.load(ordering: .relaxed) }
+    }
+
     public func repo(_ workspace: String) -> FeatureRepo? { current.snapshot?.repos[workspace] }
 
     /// The caller of a request, checked against a minimum role on a workspace. No serving limit

@@ -83,7 +83,7 @@ public struct DataPlaneController: Sendable {
             guard features.access.isLoaded else { throw APIError.unavailable("access rules are not loaded yet") }
             return .text("ready")
         case "/metrics":
-            return .text(metrics.prometheusText(), contentType: "text/plain; version=0.0.4")
+            return .text(metrics.prometheusText() + Self.refusalsText(features.access.rateLimitRefusals()), contentType: "text/plain; version=0.0.4")
         case "/internal/v1/credentials":
             try requireInternal(request)
             guard let credentials else { throw APIError.notFound("credential reload is not configured") }
@@ -121,6 +121,20 @@ public struct DataPlaneController: Sendable {
         default:
             throw APIError.notFound("no route for \(request.path)")
         }
+    }
+
+    /// `vpt_rate_limited_requests_total` by service account, when any account has a limit. Service
+    /// account names are DNS labels: nothing in them needs escaping in a label value.
+    static func refusalsText(_ refusals: [String: Int]) -> String {
+        guard !refusals.isEmpty else { return "" }
+        var lines = [
+            "# HELP vpt_rate_limited_requests_total Serving requests refused with 429 (over the service account's limit).",
+            "# TYPE vpt_rate_limited_requests_total counter",
+        ]
+        for (account, count) in refusals.sorted(by: { $0.key < $1.key }) {
+            lines.append("vpt_rate_limited_requests_total{service_account=\"\(account)\"} \(count)")
+        }
+        return lines.joined(separator: "\n") + "\n"
     }
 
     func requireInternal(_ request: DataPlaneRequest) throws {

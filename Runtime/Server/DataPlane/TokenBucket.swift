@@ -13,6 +13,8 @@ final class TokenBucket: Sendable {
     }
 
     private let state = Mutex(State(tokens: 0, updated: nil))
+    /// Requests refused for want of tokens, for `/metrics`.
+    let refused = Atomic<Int>(0)
 
     /// Takes `cost` tokens at `now` (monotonic nanoseconds). Nil when the request may go ahead;
     /// otherwise how many seconds until `cost` tokens will be there, and nothing is taken.
@@ -30,6 +32,7 @@ final class TokenBucket: Sendable {
                 state.tokens -= Double(cost)
                 return nil
             }
+            refused.add(1, ordering: .relaxed)
             return (Double(cost) - state.tokens) / rate
         }
     }

@@ -1,0 +1,50 @@
+import Foundation
+import Testing
+
+@testable import VPTEngine
+
+/// The `serving.rate-limited` verdict from the data plane's `/metrics` text.
+@Suite struct RateLimitCheckTests {
+    func metrics(served: Int, refused: [String: Int], ingest: Int = 0) -> MetricSamples {
+        var lines = [
+            "# TYPE http_server_requests_total counter",
+            "http_server_requests_total{route=\"/api/v1/feature-service/get-features\",status=\"200\"} \(served)",
+            "http_server_requests_total{route=\"/api/v1/feature-service/get-features\",status=\"429\"} \(refused.values.reduce(0, +))",
+            "http_server_requests_total{route=\"/ingest\",status=\"200\"} \(ingest)",
+            "http_server_requests_total{route=\"/metrics\",status=\"200\"} 7",
+        ]
+        if !refused.isEmpty { lines.append("# TYPE vpt_rate_limited_requests_total counter") }
+        lines += refused.map { "vpt_rate_limited_requests_total{service_account=\"\($0.key)\"} \($0.value)" }
+        return MetricSamples(lines.joined(separator: "\n"))
+    }
+
+    @Test func withoutAnyLimitItIsOK() {
+        let verdict = RateLimitCheck.verdict(current: RateLimitCheck.counts(metrics(served: 500, refused: [:])), previous: nil)
+        #expect(verdict.status == .ok && verdict.observed == "no service account has a serving limit")
+    }
+
+    @Test func refusalsAreCountedAgainstServingRequestsOnlyAndNamedByAccount() {
+        let counts = RateLimitCheck.counts(metrics(served: 180, refused: ["fraud-scorer": 15, "batch": 5], ingest: 1000))
+        #expect(counts == .init(requests: 200, refused: ["fraud-scorer": 15, "batch": 5]), "ingest and probes are not serving requests")
+        let verdict = RateLimitCheck.verdict(current: counts, previous: nil)
+        #expect(verdict.status == .warn)
+        #expect(verdict.observed == "20 of 200 serving requests refused since start (10.0%): batch 5, fraud-scorer 15")
+        #expect(verdict.remedy.hasPrefix("batch, fraud-scorer sent more than their serving limit allows"))
+        #expect(verdict.remedy.contains("PUT /v1/service-accounts/NAME/rate-limit"))
+    }
+
+    @Test func itJudgesWhatHappenedSinceTheLastReport() {
+        let before = RateLimitCheck.Counts(requests: 1000, refused: ["fraud-scorer": 300, "batch": 0])
+        // 1,000 new requests, none refused: the old refusals are history.
+        let calm = RateLimitCheck.verdict(current: .init(requests: 2000, refused: ["fraud-scorer": 300, "batch": 0]), previous: before)
+        #expect(calm.status == .ok && calm.observed == "none of 1000 serving requests refused since the last report")
+        // Below 1 %: noted, not a warning.
+        let few = RateLimitCheck.verdict(current: .init(requests: 2000, refused: ["fraud-scorer": 305, "batch": 0]), previous: before)
+        #expect(few.status == .ok && few.observed.hasPrefix("5 of 1000 serving requests refused since the last report (0.5%): fraud-scorer 5"))
+        // A restarted data plane counts from zero: all it counted is new.
+        let restarted = RateLimitCheck.verdict(current: .init(requests: 100, refused: ["batch": 10]), previous: before)
+        #expect(restarted.status == .warn && restarted.observed == "10 of 100 serving requests refused since the data plane restarted (10.0%): batch 10")
+        let quiet = RateLimitCheck.verdict(current: .init(requests: 10, refused: ["batch": 5]), previous: nil)
+        #expect(quiet.status == .ok && quiet.observed.hasSuffix("too few to judge"))
+    }
+}
