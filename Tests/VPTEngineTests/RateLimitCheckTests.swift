@@ -18,6 +18,21 @@ import Testing
         return MetricSamples(lines.joined(separator: "\n"))
     }
 
+    /// `serving.get-features` on the health principal's answer: a 429 is the tenant's limit at work
+    /// (a warning with the way out), not a broken feature server.
+    @Test func aRateLimitedHealthReadWarnsAndOtherErrorsFail() {
+        let limited = ServingChecks.readVerdict(
+            status: 429, body: ["message": "service account 'vpt-health' is over its rate limit"], expected: "7", ms: 3, tenant: "acme")
+        #expect(limited.status == .warn && limited.observed.hasPrefix("get-features answered 429 in 3.0 ms: service account 'vpt-health'"))
+        #expect(limited.remedy.contains("PUT /v1/service-accounts/vpt-health/rate-limit"))
+        let broken = ServingChecks.readVerdict(status: 503, body: ["message": "down"], expected: "7", ms: 3, tenant: "acme")
+        #expect(broken.status == .fail && broken.remedy == "see tenants/acme/run/data-plane.log")
+        let wrong = ServingChecks.readVerdict(status: 200, body: ["result": ["features": ["6"]]], expected: "7", ms: 3, tenant: "acme")
+        #expect(wrong.status == .fail && wrong.observed.hasPrefix("read [\"6\"] instead of [\"7\"]"))
+        #expect(ServingChecks.readVerdict(status: 200, body: ["result": ["features": ["7"]]], expected: "7", ms: 3, tenant: "acme").status == .ok)
+        #expect(ServingChecks.readVerdict(status: 200, body: ["result": ["features": ["7"]]], expected: "7", ms: 400, tenant: "acme").status == .warn)
+    }
+
     @Test func withoutAnyLimitItIsOK() {
         let verdict = RateLimitCheck.verdict(current: RateLimitCheck.counts(metrics(served: 500, refused: [:])), previous: nil)
         #expect(verdict.status == .ok && verdict.observed == "no service account has a serving limit")

@@ -7,6 +7,29 @@ import VPTOnlineStore
 import VPTTestSupport
 
 @Suite struct JSONWriterTests {
+    /// The digit-by-digit path for whole thousandths writes exactly what `description` writes, and
+    /// declines everything else (which then goes through `description`).
+    @Test func thousandthsAreWrittenAsDescriptionWritesThem() {
+        var generator = SystemRandomNumberGenerator()
+        var values: [Double] = [0.001, 0.01, 0.1, 0.5, 1, 42.5, 100, 0.125, 1.05, 2.675, 999_999_999.999, 123_456_789.123, 1e8 + 0.5]
+        values += (1...20_000).map { Double($0) / 1000 }
+        values += (0..<50).map { Double($0) + 0.5 }
+        values += (0..<20_000).map { _ in Double(Int64.random(in: 1..<1_000_000_000_000, using: &generator)) / 1000 }
+        values += (0..<20_000).map { _ in Double(Int64.random(in: 1..<10_000, using: &generator)) / 10 }
+        // Declined: not whole thousandths, out of range, zero, or not exactly a decimal of three places.
+        let declined: [Double] = [0, -0.0, 0.0005, 0.0009995, 1e9, 1e12 + 0.5, 0.1 + 0.2, 1.0 / 3, .pi, 1e-5, 2e15, Double.ulpOfOne + 1]
+            + (0..<5_000).map { _ in Double.random(in: -1e6...1e6, using: &generator) }
+        var fast = 0
+        for value in values + values.map { -$0 } + declined {
+            var out: [UInt8] = []
+            JSONWriter.writeDouble(value, to: &out)
+            #expect(String(decoding: out, as: UTF8.self) == value.description, "\(value)")
+            var probe: [UInt8] = []
+            if JSONWriter.writeThousandths(value, to: &probe) { fast += 1 } else { #expect(probe.isEmpty) }
+        }
+        #expect(fast == 2 * values.count, "every whole-thousandths value takes the digit path, nothing else does")
+    }
+
     @Test func writesValidJSONThatFoundationReadsBack() throws {
         let value: [String: Any] = [
             "b": [FeatureValue.float64(42.5), .int64(9_007_199_254_740_993), .string("q\"uo\\te\n\t\u{1}é☕"), .bool(true), .null, .array([.int64(1)])],

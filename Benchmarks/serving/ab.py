@@ -1,0 +1,80 @@
+"""Two builds of vpt-runtime, A and B, serving the same SQLite tenant in turn (interleaved rounds,
+the tenant restarted on each build), through the benchmark's request shape with the cache off:
+saturation, and the data plane's CPU per request at saturation and at a fixed rate of about 9k
+req/s, read from /proc. For a change to the serving path, measured side by side on one fleet:
+
+    cp .build-release/release/vpt-runtime /tmp/vpt-runtime-a   # before the change
+    swift build -c release --scratch-path .build-release        # after it
+    python3 Benchmarks/serving/ab.py --bin .build-release/release --a /tmp/vpt-runtime-a --b .build-release/release/vpt-runtime
+"""
+
+import argparse
+import os
+import pathlib
+import random
+import shutil
+import subprocess
+import tempfile
+import time
+
+import run as bench
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+
+
+def cpu_seconds(pid):
+    """User and system CPU of a process so far."""
+    fields = pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--bin", required=True, help="folder with a release build of vpt")
+    parser.add_argument("--a", required=True, help="the vpt-runtime binary to measure first in each round")
+    parser.add_argument("--b", required=True, help="the vpt-runtime binary to compare it with")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--duration", type=int, default=10)
+    args = parser.parse_args()
+    workdir = tempfile.mkdtemp(prefix="vpt-serving-ab-")
+    home = pathlib.Path(workdir) / "fleet"
+    redis_port = 39000 + random.randrange(0, 900)
+    bench.sh("bash", ROOT / "infra/redis.sh", "start", redis_port, pathlib.Path(workdir) / "redis")
+    vpt = pathlib.Path(args.bin) / "vpt"
+    try:
+        setup = argparse.Namespace(bin=args.bin, redis_tls=False, rate_limit=False)
+        tenants, vpt, env = bench.vpt_tenants(setup, home, workdir, redis_port)
+        tenant = tenants["sqlite"]
+        now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        writer = bench.Connection(tenant["data"], tenant["ca"])
+        record = {"user_id": "42", "ts": now, **{f: i + 0.5 for i, f in enumerate(bench.FEATURES)}}
+        writer.post("/ingest", tenant["key"], {"workspace_name": "prod", "records": {"user_events": [{"record": record}]}})
+        writer.close()
+        body = {"params": {"workspace_name": "prod", "feature_service_name": "bench_service", "join_key_map": {"user_id": "42"},
+                           "request_options": {"read_from_cache": False, "write_to_cache": False}}}
+        url = f"https://127.0.0.1:{tenant['data']}/api/v1/feature-service/get-features"
+        headers = {"Authorization": f"Tecton-key {tenant['key']}"}
+        for round_ in range(args.rounds):
+            for label, binary in (("a", args.a), ("b", args.b)):
+                build_env = dict(env, VPT_RUNTIME_BINARY=str(pathlib.Path(binary).resolve()))
+                subprocess.run([str(vpt), "tenant", "stop", tenant["name"], "--home", str(home)], capture_output=True, env=build_env)
+                bench.sh(vpt, "tenant", "start", tenant["name"], "--home", home, env=build_env)
+                pid = int((home / f"tenants/{tenant['name']}/run/data-plane.pid").read_text())
+                bench.run_wrk(url, body, headers, 3, 16, workdir=workdir)  # warm-up
+                before = cpu_seconds(pid)
+                rps, _, _, errors = bench.run_wrk(url, body, headers, args.duration, 64, workdir=workdir)
+                at_saturation = (cpu_seconds(pid) - before) / (rps * args.duration) * 1e6
+                before = cpu_seconds(pid)
+                fixed, _, p99, more = bench.run_wrk(url, body, headers, args.duration, 40, delay_ms=4, workdir=workdir)
+                at_fixed = (cpu_seconds(pid) - before) / (fixed * args.duration) * 1e6
+                print(f"ab round={round_} build={label} saturation_rps={rps:.0f} cpu_us_per_request_at_saturation={at_saturation:.1f} "
+                      f"fixed_rps={fixed:.0f} cpu_us_per_request_at_fixed={at_fixed:.1f} fixed_p99_ms={p99:.2f} errors={errors + more}", flush=True)
+    finally:
+        for name in ("bench-sqlite", "bench-redis"):
+            subprocess.run([str(vpt), "tenant", "stop", name, "--home", str(home)], capture_output=True)
+        bench.sh("bash", ROOT / "infra/redis.sh", "stop", redis_port, check=False)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
