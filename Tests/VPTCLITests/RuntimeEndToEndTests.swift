@@ -397,6 +397,8 @@ import VPTTestSupport
         let accounts = listed.json["serviceAccounts"] as? [[String: Any]] ?? []
         #expect(accounts.first { $0["name"] as? String == "fraud-scorer" }?["rateLimit"] as? [String: Int] == ["requestsPerSecond": 1000, "burst": 50], "\(listed)")
         #expect(accounts.first { $0["name"] as? String == "batch-scorer" }?["rateLimit"] == nil, "batch-scorer keeps the tenant default")
+        #expect(accounts.first { $0["name"] as? String == "batch-scorer" }?["roles"] as? [String: String] == ["prod": "consumer"], "\(listed)")
+        #expect(accounts.first { $0["name"] as? String == "batch-scorer" }?["liveAPIKeys"] as? Int == 1, "\(listed)")
         usleep(1_200_000)
         #expect(Set(try statuses(scorer, 20)) == [200], "the raised limit is served within the snapshot refresh")
         #expect(try statuses(batch, 6).contains(429), "the default still holds for batch-scorer")

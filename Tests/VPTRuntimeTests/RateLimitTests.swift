@@ -125,6 +125,8 @@ import VPTContract
         #expect(tooWide.headers.first(name: "retry-after") == nil, "no wait lets it through")
         let message = String(buffer: tooWide.body)
         #expect(message.contains("params.request_data holds 4 entries") && message.contains("at most 3 entries per request"), "\(message)")
+        let overCap = await fixture.controller.respond(to: batch(1001))
+        #expect(overCap.status == .badRequest && String(buffer: overCap.body).contains("holds at most 1000 entries"), "the size cap, not the burst")
         #expect(await fixture.controller.respond(to: batch(1)).status == .ok, "the refused batches took nothing")
     }
 

@@ -142,18 +142,23 @@ public struct FeatureServer: Sendable {
         return out
     }
 
+    /// The most entries one get-features-batch request may hold.
+    static let maxBatchEntries = 1000
+
     /// `POST /api/v1/feature-service/get-features-batch`: `params.request_data` is a list of
     /// `{join_key_map, request_context_map}`; `result` is one `{features}` per entry, in order.
     public func getFeaturesBatch(body: [String: JSONValue], key: String?, now: Date = Date()) async throws -> [String: Any] {
         let params = try TectonParams(body: body)
-        // Each entry is a lookup against the caller's rate limit (checked before the entries are).
-        let (workspace, plan) = try resolve(params, key: key, lookups: max(1, params.value("request_data")?.arrayValue?.count ?? 1))
+        // Each entry is a lookup against the caller's rate limit (checked before the entries are);
+        // a batch over the size cap is refused below and takes nothing.
+        let entryCount = params.value("request_data")?.arrayValue?.count ?? 1
+        let (workspace, plan) = try resolve(params, key: key, lookups: entryCount > Self.maxBatchEntries ? 0 : max(1, entryCount))
         let options = try Options(params)
         let malformed = APIError.badRequest("params.request_data must be a list of {join_key_map} objects")
         guard let entries = params.value("request_data")?.arrayValue else { throw malformed }
         let requests = entries.compactMap(\.objectValue)
         guard requests.count == entries.count else { throw malformed }
-        guard requests.count <= 1000 else { throw APIError.badRequest("params.request_data holds at most 1000 entries") }
+        guard requests.count <= Self.maxBatchEntries else { throw APIError.badRequest("params.request_data holds at most \(Self.maxBatchEntries) entries") }
         var results: [[String: Any]] = []
         var statuses: [[Bool]] = []
         for (i, request) in requests.enumerated() {
