@@ -138,15 +138,13 @@ public struct TenantGraph: Sendable {
             DesiredResource(
                 "certificates", .certificates, dependsOn: ["vendor_account"],
                 attributes: ["folder": paths.tenant(tenant).appendingPathComponent("tls").path, "names": "127.0.0.1,localhost"]))
+        let rift = spec.dataPlane.rift
         var configAttributes = [
             "path": paths.runtimeConfig(tenant).path, "controlPlanePort": identity.controlPlanePort,
             "dataPlanePort": identity.dataPlanePort, "internalPort": identity.internalPort,
             "servingCache": "enabled=\(spec.dataPlane.servingCache.enabled),maxAgeSeconds=\(spec.dataPlane.servingCache.maxAgeSeconds),maxEntries=\(spec.dataPlane.servingCache.maxEntries)",
-            "rift": {
-                let r = spec.dataPlane.rift
-                return "enabled=\(r.enabled),region=\(r.region),maxConcurrentJobs=\(r.maxConcurrentJobs),maxAttempts=\(r.maxAttempts),"
-                    + "retryBackoffSeconds=\(r.retryBackoffSeconds),jobHistoryDays=\(r.jobHistoryDays)"
-            }(),
+            "rift": "enabled=\(rift.enabled),region=\(rift.region),maxConcurrentJobs=\(rift.maxConcurrentJobs),maxAttempts=\(rift.maxAttempts),"
+                + "retryBackoffSeconds=\(rift.retryBackoffSeconds),jobHistoryDays=\(rift.jobHistoryDays)",
             "allowedRegions": customer.residency.allowedRegions.joined(separator: ","),
             "principals": principals.map { "\($0.serviceAccount)@\($0.workspace)=\($0.role.rawValue)" }.joined(separator: ","),
             "externalId": identity.externalId, "sessionSeconds": String(customer.crossAccountRole.maxSessionSeconds),

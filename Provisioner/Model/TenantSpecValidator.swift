@@ -191,10 +191,9 @@ struct TenantSpecValidator {
         let cache = spec.dataPlane.servingCache
         range("dataPlane.servingCache.maxAgeSeconds", cache.maxAgeSeconds, 1...86400, " seconds (the cache holds data at most 24 h)")
         range("dataPlane.servingCache.maxEntries", cache.maxEntries, 1...10_000_000)
-        if let limit = spec.dataPlane.rateLimit {
-            range("dataPlane.rateLimit.requestsPerSecond", limit.requestsPerSecond, RateLimit.requestsPerSecondRange, " requests per second")
-            // A burst equal to the rate (its default) is in range exactly when the rate is: reported once.
-            if limit.burst != limit.requestsPerSecond { range("dataPlane.rateLimit.burst", limit.burst, RateLimit.burstRange, " requests") }
+        for violation in spec.dataPlane.rateLimit?.violations ?? [] {
+            let unit = violation.field == "burst" ? " requests" : " requests per second"
+            range("dataPlane.rateLimit.\(violation.field)", violation.value, violation.range, unit)
         }
         let rift = spec.dataPlane.rift
         range("dataPlane.rift.maxConcurrentJobs", rift.maxConcurrentJobs, 1...32)

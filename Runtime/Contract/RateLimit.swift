@@ -16,16 +16,28 @@ public struct RateLimit: Codable, Sendable, Equatable, Hashable {
         self.burst = burst ?? requestsPerSecond
     }
 
-    /// What is wrong with this limit, as `field: rule` messages under `prefix`; empty when valid.
-    public func problems(at prefix: String) -> [String] {
-        var found: [String] = []
+    /// A field outside its range.
+    public struct Violation: Sendable, Equatable {
+        public let field: String
+        public let value: Int
+        public let range: ClosedRange<Int>
+    }
+
+    /// The fields outside their ranges. A burst equal to the rate (its default) is in range exactly
+    /// when the rate is, so it is reported once, under the rate.
+    public var violations: [Violation] {
+        var found: [Violation] = []
         if !Self.requestsPerSecondRange.contains(requestsPerSecond) {
-            found.append("\(prefix)requestsPerSecond: \(requestsPerSecond) must be between 1 and 1000000")
+            found.append(Violation(field: "requestsPerSecond", value: requestsPerSecond, range: Self.requestsPerSecondRange))
         }
-        // A burst equal to the rate (its default) is in range exactly when the rate is: reported once.
         if burst != requestsPerSecond, !Self.burstRange.contains(burst) {
-            found.append("\(prefix)burst: \(burst) must be between 1 and 1000000")
+            found.append(Violation(field: "burst", value: burst, range: Self.burstRange))
         }
         return found
+    }
+
+    /// What is wrong with this limit, as `field: rule` messages under `prefix`; empty when valid.
+    public func problems(at prefix: String) -> [String] {
+        violations.map { "\(prefix)\($0.field): \($0.value) must be between \($0.range.lowerBound) and \($0.range.upperBound)" }
     }
 }

@@ -34,8 +34,7 @@ public final class AccessList: @unchecked Sendable {
     struct Key: Sendable {
         let principal: PrincipalAccess
         let usage: Usage
-        let limit: RateLimit?
-        let bucket: TokenBucket?
+        let limiter: (limit: RateLimit, bucket: TokenBucket)?
     }
 
     /// When a key was last accepted, in milliseconds since 1970. One cell per key hash for the
@@ -80,16 +79,16 @@ public final class AccessList: @unchecked Sendable {
         lock.withLock {
             var keys: [String: Key] = [:]
             for principal in new.principals {
-                let limit = principal.rateLimit ?? defaultRateLimit
-                var bucket: TokenBucket?
-                if limit != nil {
-                    bucket = buckets[principal.serviceAccount] ?? TokenBucket()
+                var limiter: (RateLimit, TokenBucket)?
+                if let limit = principal.rateLimit ?? defaultRateLimit {
+                    let bucket = buckets[principal.serviceAccount] ?? TokenBucket()
                     buckets[principal.serviceAccount] = bucket
+                    limiter = (limit, bucket)
                 }
                 for hash in principal.keyHashes {
                     let cell = usage[hash] ?? Usage()
                     usage[hash] = cell
-                    keys[hash] = Key(principal: principal, usage: cell, limit: limit, bucket: bucket)
+                    keys[hash] = Key(principal: principal, usage: cell, limiter: limiter)
                 }
             }
             state = State(snapshot: new, keys: keys, plans: planned, suspension: nil)
@@ -135,7 +134,7 @@ public final class AccessList: @unchecked Sendable {
     func serve(key: String?, workspace: String, service: String, minimum: AccessRole, lookups: Int = 1) throws -> ServingPlan {
         let state = current
         let found = try authorize(key: key, workspace: workspace, minimum: minimum, in: state)
-        if let limit = found.limit, let bucket = found.bucket {
+        if let (limit, bucket) = found.limiter {
             try admit(lookups, serviceAccount: found.principal.serviceAccount, limit: limit, bucket: bucket)
         }
         guard state.snapshot?.repos[workspace] != nil else { throw APIError.notFound("workspace '\(workspace)' has no feature repository") }
