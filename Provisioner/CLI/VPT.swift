@@ -11,7 +11,7 @@ public struct VPT: AsyncParsableCommand {
             (nothing changed). `plan --detailed-exitcode`: 0 no changes, 2 changes pending.
             """,
         subcommands: [
-            InitCommand.self, TenantCommand.self, PlanCommand.self, RenderCommand.self, ProvisionCommand.self, DeprovisionCommand.self, HealthCommand.self, KeysCommand.self, JobsCommand.self,
+            InitCommand.self, TenantCommand.self, PlanCommand.self, RenderCommand.self, ProvisionCommand.self, DeprovisionCommand.self, HealthCommand.self, KeysCommand.self, JobsCommand.self, ServiceAccountsCommand.self,
         ])
     public init() {}
 }

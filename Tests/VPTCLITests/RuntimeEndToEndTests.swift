@@ -403,10 +403,36 @@ import VPTTestSupport
         #expect(Set(try statuses(scorer, 20)) == [200], "the raised limit is served within the snapshot refresh")
         #expect(try statuses(batch, 6).contains(429), "the default still holds for batch-scorer")
 
-        // Back to the tenant default.
-        #expect(try call("DELETE", t, t.controlPlane, "/v1/service-accounts/fraud-scorer/rate-limit", key: t.admin).status == 204)
+        // The operator's command shows the limit each account gets, and where it comes from.
+        let cliList = try vpt(["service-accounts", "list", "acme-eu", "-o", "json"], home: home)
+        #expect(cliList.status == 0, "\(cliList.stderr)")
+        let summaries = (try JSONSerialization.jsonObject(with: Data(cliList.stdout.utf8)) as? [String: Any])?["serviceAccounts"] as? [[String: Any]] ?? []
+        let scorerSummary = try #require(summaries.first { $0["name"] as? String == "fraud-scorer" }, "\(cliList.stdout)")
+        #expect(scorerSummary["rateLimitSource"] as? String == "account" && scorerSummary["rateLimit"] as? [String: Int] == ["requestsPerSecond": 1000, "burst": 50])
+        let batchSummary = try #require(summaries.first { $0["name"] as? String == "batch-scorer" }, "\(cliList.stdout)")
+        #expect(batchSummary["rateLimitSource"] as? String == "tenant-default" && batchSummary["rateLimit"] as? [String: Int] == ["requestsPerSecond": 1, "burst": 3])
+        #expect(batchSummary["ownRateLimit"] == nil && batchSummary["liveAPIKeys"] as? Int == 1, "\(batchSummary)")
+        let table = try vpt(["service-accounts", "list", "acme-eu"], home: home).stdout
+        #expect(table.contains("batch-scorer") && table.contains("prod=consumer") && table.contains("1/s, burst 3 (tenant default)"), "\(table)")
+        #expect(!table.contains(scorer) && !cliList.stdout.contains(scorer), "no secret in the listing")
+
+        // Bad values and unknown accounts are refused with exit 65 and change nothing.
+        let zero = try vpt(["service-accounts", "limit", "acme-eu", "batch-scorer", "--requests-per-second", "0"], home: home)
+        #expect(zero.status == 65 && zero.stderr.contains("requestsPerSecond: 0 must be between 1 and 1000000"), "\(zero.stderr)")
+        let nobody = try vpt(["service-accounts", "limit", "acme-eu", "nobody", "--requests-per-second", "5"], home: home)
+        #expect(nobody.status == 65 && nobody.stderr.contains("HTTP 404"), "\(nobody.stderr)")
+        #expect(try vpt(["service-accounts", "limit", "acme-eu", "batch-scorer"], home: home).status == 64, "a limit or --reset is required")
+
+        // The operator lifts batch-scorer's limit from the command line, then puts fraud-scorer
+        // back on the tenant default.
+        let raised = try vpt(["service-accounts", "limit", "acme-eu", "batch-scorer", "--requests-per-second", "500", "--burst", "40"], home: home)
+        #expect(raised.status == 0 && raised.stdout.contains("500/s, burst 40 (own)"), "\(raised.stdout)\(raised.stderr)")
+        let reset = try vpt(["service-accounts", "limit", "acme-eu", "fraud-scorer", "--reset", "-o", "json"], home: home)
+        let resetSummary = try JSONSerialization.jsonObject(with: Data(reset.stdout.utf8)) as? [String: Any]
+        #expect(reset.status == 0 && resetSummary?["rateLimitSource"] as? String == "tenant-default", "\(reset.stdout)\(reset.stderr)")
         usleep(1_200_000)
-        #expect(try statuses(scorer, 6).contains(429))
+        #expect(Set(try statuses(batch, 20)) == [200], "batch-scorer's own limit is served")
+        #expect(try statuses(scorer, 6).contains(429), "fraud-scorer is back on the default")
         let metrics = String(decoding: try HTTPCall.raw("GET", t.url(t.dataPlane, "/metrics"), headers: [:], caFile: t.caFile).body, as: UTF8.self)
         #expect(metrics.contains(#"http_server_requests_total{route="/api/v1/feature-service/get-features",status="429"}"#))
         #expect(metrics.contains(#"vpt_rate_limited_requests_total{service_account="fraud-scorer"}"#))
@@ -418,6 +444,6 @@ import VPTTestSupport
         let limited = try #require(checks.first { $0["id"] as? String == "serving.rate-limited" }, "\(health.stdout)")
         #expect(limited["status"] as? String == "warn", "\(limited)")
         #expect((limited["observed"] as? String)?.contains("since start") == true && (limited["observed"] as? String)?.contains("fraud-scorer") == true, "\(limited)")
-        #expect((limited["remedy"] as? String)?.contains("/v1/service-accounts/NAME/rate-limit") == true)
+        #expect((limited["remedy"] as? String)?.contains("vpt service-accounts limit acme-eu NAME") == true)
     }
 }

@@ -43,7 +43,8 @@ enum Console {
             }
         case is CIDRAllocationError: isInput = true
         case ProviderError.unusableSecret: isInput = true
-        case let job as JobError: isInput = job.isInput
+        case let call as ControlPlaneError: isInput = call.isInput
+        case is ServiceAccountError: isInput = true
         default: isInput = false
         }
         if format == .json {

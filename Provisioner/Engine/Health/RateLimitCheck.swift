@@ -31,7 +31,7 @@ enum RateLimitCheck {
 
     /// `previous` is nil on the first report; a data plane whose counters went down was restarted,
     /// and then everything it counted is new.
-    static func verdict(current: Counts, previous: Counts?) -> Verdict {
+    static func verdict(current: Counts, previous: Counts?, tenant: String) -> Verdict {
         // The data plane lists an account once it has had a limit; none listed, none is limited.
         guard !current.refused.isEmpty else { return .ok("no service account has a serving limit") }
         let reset = previous.map { current.requests < $0.requests } ?? true
@@ -55,7 +55,7 @@ enum RateLimitCheck {
         return Verdict(
             status: .warn, observed: observed,
             remedy: "\(accounts) sent more than their serving limit allows; if that traffic is expected, raise the limit "
-                + "(PUT /v1/service-accounts/NAME/rate-limit on the control plane, or dataPlane.rateLimit in the spec and re-provision)")
+                + "(`vpt service-accounts limit \(tenant) NAME --requests-per-second N`, or dataPlane.rateLimit in the spec and re-provision)")
     }
 
     /// Reads the data plane's `/metrics`; the counts are kept in `run/health-rate-limits.json` for the next report.
@@ -74,6 +74,6 @@ enum RateLimitCheck {
         let file = probe.paths.runDirectory(probe.name).appendingPathComponent("health-rate-limits.json")
         let previous = (try? SecureFiles.readJSON(Counts.self, from: file)) ?? nil
         try? SecureFiles.writeJSON(current, to: file)
-        return verdict(current: current, previous: previous)
+        return verdict(current: current, previous: previous, tenant: probe.name)
     }
 }

@@ -47,7 +47,7 @@ enum ServingChecks {
             // feature server answered, so this says nothing against it.
             return Verdict(status: .warn, observed: "get-features answered 429 in \(latency): \(message(body))",
                            remedy: "\(SmokeTest.serviceAccount) is over its serving limit: run health checks less often, or give it a limit of its own "
-                               + "(PUT /v1/service-accounts/\(SmokeTest.serviceAccount)/rate-limit on the control plane)")
+                               + "(`vpt service-accounts limit \(tenant) \(SmokeTest.serviceAccount) --requests-per-second N`)")
         }
         guard status == 200 else {
             return Verdict(status: .fail, observed: "get-features answered \(status) in \(latency): \(message(body))",

@@ -2,34 +2,12 @@ import Foundation
 import VPTContract
 import VPTState
 
-/// Why a job operation failed: the control plane's answer, or a tenant without a runtime.
-public enum JobError: Error, CustomStringConvertible, Equatable {
-    case notProvisioned(String)
-    case refused(String, Int, String)
-    case unreachable(String)
-
-    public var description: String {
-        switch self {
-        case .notProvisioned(let tenant): "tenant '\(tenant)' has no runtime config; run `vpt provision tenant \(tenant)` first"
-        case .refused(let what, let status, let message): "could not \(what) (HTTP \(status)): \(message)"
-        case .unreachable(let reason): "the control plane did not answer: \(reason); is the runtime up (`vpt tenant start`)?"
-        }
-    }
-
-    /// Refusals of the request itself (bad window, unknown view or job, nothing to cancel).
-    public var isInput: Bool {
-        if case .refused(_, let status, _) = self { return [400, 404, 409].contains(status) }
-        return false
-    }
-}
-
 /// `vpt jobs`: the tenant control plane's job API, called with the tenant admin key.
 public struct JobClient: Sendable {
-    public let paths: FleetPaths
-    let store: StateStore
+    let controlPlane: ControlPlaneClient
 
     public init(home: URL) throws {
-        (paths, store) = try Fleet.open(home: home)
+        controlPlane = try ControlPlaneClient(home: home)
     }
 
     static let decoder: JSONDecoder = {
@@ -39,26 +17,7 @@ public struct JobClient: Sendable {
     }()
 
     func call(_ tenant: String, _ method: String, _ path: String, query: [URLQueryItem] = [], body: Any? = nil, what: String) throws -> Data {
-        guard try store.tenant(tenant) != nil else { throw FleetError.unknownTenant(tenant) }
-        guard let config = try? JSONDecoder().decode(RuntimeConfig.self, from: Data(contentsOf: paths.runtimeConfig(tenant))),
-            let admin = FileManager.default.contents(atPath: paths.adminKey(tenant).path).map({ String(decoding: $0, as: UTF8.self) })
-        else { throw JobError.notProvisioned(tenant) }
-        let endpoints = TenantEndpoints(config: config)
-        var components = URLComponents(url: endpoints.controlPlane.appendingPathComponent(path), resolvingAgainstBaseURL: false)!
-        if !query.isEmpty { components.queryItems = query }
-        let response: (status: Int, body: Data)
-        do {
-            response = try HTTPCall.raw(
-                method, components.url!, body: try body.map { try JSONSerialization.data(withJSONObject: $0) },
-                headers: ["Authorization": "Tecton-key \(admin)", "Content-Type": "application/json"], timeout: 10, caFile: endpoints.caFile)
-        } catch {
-            throw JobError.unreachable("\(error)")
-        }
-        guard (200..<300).contains(response.status) else {
-            let message = (try? JSONSerialization.jsonObject(with: response.body) as? [String: Any])?["message"] as? String
-            throw JobError.refused(what, response.status, message ?? String(decoding: response.body.prefix(300), as: UTF8.self))
-        }
-        return response.body
+        try controlPlane.send(tenant, method, path, query: query, body: body, what: what)
     }
 
     struct JobList: Decodable { var jobs: [MaterializationJob] }

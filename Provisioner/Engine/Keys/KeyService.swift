@@ -159,14 +159,11 @@ public struct KeyService: Sendable {
     // MARK: API keys
 
     func controlPlane(_ t: Tenant, _ method: String, _ path: String, body: Any? = nil) throws -> (Int, Any?) {
-        guard let admin = FileManager.default.contents(atPath: paths.adminKey(t.name).path).map({ String(decoding: $0, as: UTF8.self) }) else {
-            throw KeyError.notProvisioned(t.name)
-        }
         do {
-            let endpoints = TenantEndpoints(config: t.config)
-            return try HTTPCall.request(
-                method, endpoints.controlPlane.appendingPathComponent(path), body: body,
-                headers: ["Authorization": "Tecton-key \(admin)"], timeout: 5, caFile: endpoints.caFile)
+            let (status, data) = try ControlPlaneClient(paths: paths, store: store).exchange(t.name, method, path, body: body, timeout: 5)
+            return (status, try? JSONSerialization.jsonObject(with: data))
+        } catch ControlPlaneError.notProvisioned(let tenant) {
+            throw KeyError.notProvisioned(tenant)
         } catch {
             throw KeyError.controlPlane("answer \(method) \(path)", 0, "\(error)")
         }
