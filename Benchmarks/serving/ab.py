@@ -67,8 +67,12 @@ def main():
                 before = cpu_seconds(pid)
                 fixed, _, p99, more = bench.run_wrk(url, body, headers, args.duration, 40, delay_ms=4, workdir=workdir)
                 at_fixed = (cpu_seconds(pid) - before) / (fixed * args.duration) * 1e6
+                # The tail target: p99 at half of this build's own saturation, as run.py measures it.
+                half = bench.Target(label, url, body, headers)
+                half_rps, _, half_p99 = half.at_rate(rps / 2, args, workdir)
                 print(f"ab round={round_} build={label} saturation_rps={rps:.0f} cpu_us_per_request_at_saturation={at_saturation:.1f} "
-                      f"fixed_rps={fixed:.0f} cpu_us_per_request_at_fixed={at_fixed:.1f} fixed_p99_ms={p99:.2f} errors={errors + more}", flush=True)
+                      f"fixed_rps={fixed:.0f} cpu_us_per_request_at_fixed={at_fixed:.1f} fixed_p99_ms={p99:.2f} "
+                      f"half_load_rps={half_rps:.0f} half_load_p99_ms={half_p99:.2f} errors={errors + more + half.errors}", flush=True)
     finally:
         for name in ("bench-sqlite", "bench-redis"):
             subprocess.run([str(vpt), "tenant", "stop", name, "--home", str(home)], capture_output=True)

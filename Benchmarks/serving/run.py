@@ -184,6 +184,15 @@ def vpt_tenants(args, home, workdir, redis_port):
     }
     if args.redis_tls:
         specs["redis-tls"] = redis_spec(workdir, "bench-redis-tls", redis_user(redis_port + 5, workdir, "bench-redis-tls", "redis-tls"))
+    if args.event_loops:
+        # The same two stores again, their data planes on a set number of event loops.
+        loops = f"dataPlane:\n  eventLoops: {args.event_loops}\n"
+        for store in ("sqlite", "redis"):
+            name = f"bench-{store}-{args.event_loops}loop"
+            spec = specs[store].replace(f"name: bench-{store}", f"name: {name}")
+            if store == "redis":
+                spec = redis_spec(workdir, name, redis_user(redis_port, workdir, name))
+            specs[f"{store}-{args.event_loops}loop"] = spec.replace("dataPlane:\n", loops) if "dataPlane:\n" in spec else spec + loops
     tenants = {}
     for store, spec in specs.items():
         name = f"bench-{store}"
@@ -209,7 +218,8 @@ def vpt_tenants(args, home, workdir, redis_port):
         call("POST", f"https://127.0.0.1:{control}/v1/service-accounts", admin, {"name": "bench"}, ca=ca)
         call("PUT", f"https://127.0.0.1:{control}/v1/workspaces/prod/role-bindings/bench", admin, {"role": "owner"}, ca=ca)
         key = call("POST", f"https://127.0.0.1:{control}/v1/service-accounts/bench/api-keys", admin, ca=ca)["key"]
-        tenants[store] = {"name": name, "data": data, "key": key, "ca": ca}
+        tenants[store] = {"name": name, "data": data, "key": key, "ca": ca, "store": store.split("-")[0] if "loop" in store else store,
+                          "loops": args.event_loops if "loop" in store else None}
         if args.rate_limit and store == "sqlite":
             # A second account on the same tenant with a limit far above saturation: what checking
             # a limit costs, next to the unlimited account in the same process.
@@ -238,6 +248,16 @@ class Connection:
 
     def close(self):
         self.http.close()
+
+
+def load_users(tenant):
+    """The benchmark's users, written without measuring (for tenants that only serve)."""
+    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    client = Connection(tenant["data"], tenant["ca"])
+    for r in range(USERS // 100):
+        records = [{"record": {"user_id": str(r * 100 + i), "ts": now, **{f: 1.0 + j for j, f in enumerate(FEATURES)}}} for i in range(100)]
+        client.post("/ingest", tenant["key"], {"workspace_name": "prod", "records": {"user_events": records}})
+    client.close()
 
 
 def ingest_benchmarks(tenant, store):
@@ -329,6 +349,8 @@ def main():
     parser.add_argument("--ingest-only", action="store_true", help="measure ingest only, then stop")
     parser.add_argument("--rate-limit", action="store_true",
                         help="also the sqlite tenant through a service account with a serving limit far above saturation (rate_limit=on), for what the check costs")
+    parser.add_argument("--event-loops", type=int, default=0,
+                        help="also a sqlite and a redis tenant whose data planes serve on this many event loops (event_loops=N), cache off")
     parser.add_argument("--redis-tls", action="store_true",
                         help="also a tenant on a redis-server that speaks only TLS (store=redis-tls), for what TLS to the store costs")
     args = parser.parse_args()
@@ -343,7 +365,10 @@ def main():
     try:
         tenants, vpt, env = vpt_tenants(args, home, workdir, redis_port)
         for store, tenant in tenants.items():
-            ingest_benchmarks(tenant, store)
+            if tenant["loops"]:
+                load_users(tenant)
+            else:
+                ingest_benchmarks(tenant, store)
         if args.ingest_only:
             return
         noop_port = redis_port + 1000
@@ -359,10 +384,14 @@ def main():
         targets = []
         for cache in (False, True):
             for store, tenant in tenants.items():
+                if cache and tenant["loops"]:
+                    continue
                 body = {"params": {"workspace_name": "prod", "feature_service_name": "bench_service", "join_key_map": {"user_id": "42"},
                                    "request_options": {"read_from_cache": cache, "write_to_cache": cache}}}
                 url = f"https://127.0.0.1:{tenant['data']}/api/v1/feature-service/get-features"
-                target = Target(f"vpt store={store} cache={'on' if cache else 'off'}", url, body, {"Authorization": f"Tecton-key {tenant['key']}"})
+                loops = f" event_loops={tenant['loops']}" if tenant["loops"] else ""
+                target = Target(f"vpt store={tenant['store']} cache={'on' if cache else 'off'}{loops}", url, body,
+                                {"Authorization": f"Tecton-key {tenant['key']}"})
                 results[("vpt", store, cache)] = target
                 targets.append(target)
                 if not cache and "limited_key" in tenant:
@@ -391,16 +420,17 @@ def main():
             measure_all([target], args, workdir)
             process.terminate()
             process.wait(timeout=30)
-        for store in ("sqlite", "redis"):
-            ours = results[("vpt", store, False)]
+        for key in [k for k in tenants if k != "redis-tls"]:
+            store, ours = tenants[key]["store"], results[("vpt", key, False)]
+            loops = f" event_loops={tenants[key]['loops']}" if tenants[key]["loops"] else ""
             versus_feast = "" if args.skip_feast else f"vpt_cache_off_over_feast={ours.saturation / results[('feast', store)].saturation:.1f}x "
-            print(f"ratio store={store} {versus_feast}"
+            print(f"ratio store={store}{loops} {versus_feast}"
                   f"vpt_cache_off_over_noop={ours.saturation / results['noop'].saturation:.2f} "
                   f"p99_at_half_load_ms={ours.p99:.3f}", flush=True)
     finally:
         for process in processes:
             process.terminate()
-        for tenant in ("bench-sqlite", "bench-redis", "bench-redis-tls"):
+        for tenant in ("bench-sqlite", "bench-redis", "bench-redis-tls", f"bench-sqlite-{args.event_loops}loop", f"bench-redis-{args.event_loops}loop"):
             subprocess.run([str(pathlib.Path(args.bin) / "vpt"), "tenant", "stop", tenant, "--home", str(home)], capture_output=True)
         sh("bash", ROOT / "infra/redis.sh", "stop", redis_port, check=False)
         if args.redis_tls:

@@ -73,6 +73,8 @@ struct RuntimeConfigRenderer {
             // Only a tenant with a limit gets the field: configs without one stay as they were.
             "hasRateLimit": spec.dataPlane.rateLimit != nil,
             "rateLimit": try json(spec.dataPlane.rateLimit),
+            "hasEventLoops": spec.dataPlane.eventLoops != nil,
+            "eventLoops": try json(spec.dataPlane.eventLoops),
             "onlineStore": try json(online),
             "offlineStore": try json(offline),
             "crossAccountRoleArn": try json(graph.crossAccountRoleArn),

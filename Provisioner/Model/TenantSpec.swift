@@ -203,11 +203,18 @@ public struct DataPlaneSpec: Codable, Sendable, Equatable {
     public var rift: RiftSpec
     /// Every service account's serving limit, unless the control plane sets its own; nil: none.
     public var rateLimit: RateLimit?
-    public init(servingCache: ServingCacheSpec = .init(), rift: RiftSpec, rateLimit: RateLimit? = nil) {
+    /// Threads the feature server serves HTTP on; nil: one per core. Fewer bound what one tenant
+    /// takes of a shared host, and cost less CPU per request where load is moderate.
+    public var eventLoops: Int?
+    public init(servingCache: ServingCacheSpec = .init(), rift: RiftSpec, rateLimit: RateLimit? = nil, eventLoops: Int? = nil) {
         self.servingCache = servingCache
         self.rift = rift
         self.rateLimit = rateLimit
+        self.eventLoops = eventLoops
     }
+
+    /// The accepted range of `eventLoops`.
+    public static let eventLoopsRange = 1...64
 }
 
 /// The feature server's volatile cache.

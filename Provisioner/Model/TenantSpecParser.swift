@@ -165,6 +165,7 @@ public enum TenantSpecParser {
             rateLimit = RateLimit(requestsPerSecond: perSecond, burst: m.node("burst") == nil ? nil : m.int("burst", default: perSecond))
             m.finish()
         }
-        return DataPlaneSpec(servingCache: cache, rift: rift, rateLimit: rateLimit)
+        let eventLoops = r.node("eventLoops") == nil ? nil : r.int("eventLoops", default: 1)
+        return DataPlaneSpec(servingCache: cache, rift: rift, rateLimit: rateLimit, eventLoops: eventLoops)
     }
 }

@@ -195,6 +195,7 @@ struct TenantSpecValidator {
             let unit = violation.field == "burst" ? " requests" : " requests per second"
             range("dataPlane.rateLimit.\(violation.field)", violation.value, violation.range, unit)
         }
+        if let loops = spec.dataPlane.eventLoops { range("dataPlane.eventLoops", loops, DataPlaneSpec.eventLoopsRange, " threads") }
         let rift = spec.dataPlane.rift
         range("dataPlane.rift.maxConcurrentJobs", rift.maxConcurrentJobs, 1...32)
         range("dataPlane.rift.maxAttempts", rift.maxAttempts, 1...10)

@@ -61,6 +61,8 @@ public struct DataPlaneConfig: Codable, Sendable, Equatable {
     public var rift: RiftConfig
     /// Every service account's serving limit unless the control plane sets its own; absent: none.
     public var rateLimit: RateLimit?
+    /// Threads serving HTTP (NIO event loops); absent: one per core the process may use.
+    public var eventLoops: Int?
 }
 
 public struct CacheConfig: Codable, Sendable, Equatable {

@@ -12,13 +12,27 @@ import NIOPosix
 enum RuntimeEntry {
     static func main() {
         RuntimeLogHandler.bootstrap()
-        if CommandLine.arguments.dropFirst().first == "data-plane", ProcessInfo.processInfo.environment["VPT_COOPERATIVE_POOL"] == nil {
-            NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        if arguments.first == "data-plane" {
+            // The loop count must be set before anything touches NIO's shared group. A config that
+            // cannot be read here is reported by the command itself.
+            if let loops = configuredEventLoops(arguments) { NIOSingletons.groupLoopCountSuggestion = loops }
+            if ProcessInfo.processInfo.environment["VPT_COOPERATIVE_POOL"] == nil {
+                NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
+            }
         }
         Task {
             await VPTRuntimeMain.main()
             exit(0)
         }
         dispatchMain()
+    }
+
+    /// `dataPlane.eventLoops` from the runtime.json named by `--config`, if set.
+    static func configuredEventLoops(_ arguments: [String]) -> Int? {
+        let path = arguments.firstIndex(of: "--config").flatMap { arguments.indices.contains($0 + 1) ? arguments[$0 + 1] : nil }
+            ?? arguments.first { $0.hasPrefix("--config=") }.map { String($0.dropFirst("--config=".count)) }
+        guard let path, let loops = (try? RuntimeServices.loadConfig(path))?.dataPlane.eventLoops, loops > 0 else { return nil }
+        return loops
     }
 }

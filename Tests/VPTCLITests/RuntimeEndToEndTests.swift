@@ -446,4 +446,38 @@ import VPTTestSupport
         #expect((limited["observed"] as? String)?.contains("since start") == true && (limited["observed"] as? String)?.contains("fraud-scorer") == true, "\(limited)")
         #expect((limited["remedy"] as? String)?.contains("vpt service-accounts limit acme-eu NAME") == true)
     }
+
+    /// NIO threads of the data plane's shared group (`NIO-SGLTN-…`), from its task names.
+    func servingThreads(_ home: URL, _ tenant: String) throws -> Int {
+        let pid = try String(contentsOf: home.appendingPathComponent("tenants/\(tenant)/run/data-plane.pid"), encoding: .utf8)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        let tasks = try FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")
+        return tasks.filter { task in
+            ((try? String(contentsOfFile: "/proc/\(pid)/task/\(task)/comm", encoding: .utf8)) ?? "").hasPrefix("NIO-SGLTN-")
+        }.count
+    }
+
+    /// `dataPlane.eventLoops` sets how many threads the feature server serves on, and a changed
+    /// value restarts the data plane with it; without it, one per core.
+    @Test func theSpecSetsHowManyEventLoopsTheFeatureServerRunsOn() throws {
+        let home = temporaryDirectory("e2e-event-loops")
+        let base = 48_000 + Int.random(in: 0..<90) * 10
+        #expect(try vpt(["init", "--port-range", "\(base)-\(base + 9)"], home: home).status == 0)
+        let yaml = try String(contentsOfFile: examplePath("acme-eu.yaml"), encoding: .utf8)
+        let file = home.appendingPathComponent("acme.yaml")
+        defer { _ = try? vpt(["tenant", "stop", "acme-eu"], home: home) }
+        try (yaml + "dataPlane:\n  eventLoops: 1\n").write(to: file, atomically: true, encoding: .utf8)
+        let one = try vpt(["provision", "tenant", "acme-eu", "-f", file.path], home: home)
+        #expect(one.status == 0, "\(one.stdout)\(one.stderr)")
+        #expect(try servingThreads(home, "acme-eu") == 1)
+        try (yaml + "dataPlane:\n  eventLoops: 3\n").write(to: file, atomically: true, encoding: .utf8)
+        let three = try vpt(["provision", "tenant", "acme-eu", "-f", file.path], home: home)
+        #expect(three.status == 0 && three.stdout.contains("runtime_config"), "\(three.stdout)\(three.stderr)")
+        #expect(try servingThreads(home, "acme-eu") == 3, "re-provisioning restarted the data plane with three loops")
+        let log = try String(contentsOf: home.appendingPathComponent("tenants/acme-eu/run/data-plane.log"), encoding: .utf8)
+        #expect(log.contains("event_loops=3"), "the data plane says how many loops it serves on")
+        try yaml.write(to: file, atomically: true, encoding: .utf8)
+        #expect(try vpt(["provision", "tenant", "acme-eu", "-f", file.path], home: home).status == 0)
+        #expect(try servingThreads(home, "acme-eu") == ProcessInfo.processInfo.activeProcessorCount, "one per core by default")
+    }
 }

@@ -67,9 +67,9 @@ import VPTTestSupport
     }
 
     /// Every setting the runtime config carries re-renders it (and restarts the planes) when it
-    /// changes: the serving limit, and each Rift setting, not only `enabled` and `region`.
-    @Test(arguments: ["rateLimit", "rateLimit.burst", "rift.maxAttempts", "rift.maxConcurrentJobs", "rift.retryBackoffSeconds", "rift.jobHistoryDays"])
-    func aChangedServingLimitOrRiftSettingReachesTheRuntimeConfig(_ setting: String) async throws {
+    /// changes: the serving limit, the event loops, and each Rift setting, not only `enabled` and `region`.
+    @Test(arguments: ["rateLimit", "rateLimit.burst", "eventLoops", "rift.maxAttempts", "rift.maxConcurrentJobs", "rift.retryBackoffSeconds", "rift.jobHistoryDays"])
+    func aChangedDataPlaneSettingReachesTheRuntimeConfig(_ setting: String) async throws {
         let p = try freshFleet()
         var spec = try p.loadSpec(yaml: try exampleYAML("acme-eu.yaml"))
         if setting == "rateLimit.burst" { spec.dataPlane.rateLimit = RateLimit(requestsPerSecond: 100) }
@@ -81,6 +81,7 @@ import VPTTestSupport
         case "rift.maxAttempts": changed.dataPlane.rift.maxAttempts = 7
         case "rift.maxConcurrentJobs": changed.dataPlane.rift.maxConcurrentJobs = 5
         case "rift.retryBackoffSeconds": changed.dataPlane.rift.retryBackoffSeconds = 90
+        case "eventLoops": changed.dataPlane.eventLoops = 1
         default: changed.dataPlane.rift.jobHistoryDays = 400
         }
         #expect(try p.plan(tenant: "acme-eu", spec: changed).changes.map(\.address).sorted() == ["control_plane", "runtime_config"])
@@ -89,6 +90,7 @@ import VPTTestSupport
         let config = try JSONDecoder().decode(RuntimeConfig.self, from: Data(contentsOf: p.paths.runtimeConfig("acme-eu")))
         #expect(config.dataPlane.rateLimit == changed.dataPlane.rateLimit)
         #expect(config.dataPlane.rift == changed.dataPlane.rift)
+        #expect(config.dataPlane.eventLoops == changed.dataPlane.eventLoops)
     }
 
     @Test func changingTheVPCBlockReplacesTheVPCAndItsSubnets() async throws {

@@ -245,6 +245,19 @@ func issues(_ yaml: String, fleet: FleetContext = .empty) -> [SpecIssue] {
         }
     }
 
+    @Test func eventLoopsAreOptionalAndBounded() throws {
+        let base = try example("acme-eu.yaml")
+        #expect(try TenantSpecParser.parse(yaml: base).dataPlane.eventLoops == nil, "one per core unless the spec says otherwise")
+        #expect(try TenantSpecParser.parse(yaml: base + "\ndataPlane:\n  eventLoops: 1\n").dataPlane.eventLoops == 1)
+        let cases: [(String, String)] = [
+            ("0", "must be between 1 and 64 threads"), ("65", "must be between 1 and 64 threads"), ("two", "must be a whole number"),
+        ]
+        for (value, rule) in cases {
+            let found = issues(base + "\ndataPlane:\n  eventLoops: \(value)\n")
+            #expect(found.count == 1 && found[0].path == "dataPlane.eventLoops" && found[0].rule.contains(rule), "\(value): got \(found)")
+        }
+    }
+
     @Test func roleOrderingFollowsInclusion() {
         #expect(WorkspaceRole.owner > .editor)
         #expect(WorkspaceRole.consumer > .viewer)

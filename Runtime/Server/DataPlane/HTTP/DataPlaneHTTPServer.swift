@@ -83,7 +83,7 @@ public struct DataPlaneHTTPServer: Service {
                 }
             }
             .bind(host: host, port: port).get()
-        logger.info("data plane listening", metadata: ["address": "\(host):\(channel.localAddress?.port ?? port)", "tls": "\(tls != nil)"])
+        logger.info("data plane listening", metadata: ["address": "\(host):\(channel.localAddress?.port ?? port)", "tls": "\(tls != nil)", "event_loops": "\(NIOSingletons.groupLoopCountSuggestion)"])
         onListening?(channel.localAddress?.port ?? port)
         try await withTaskCancellationOrGracefulShutdownHandler {
             try await channel.closeFuture.get()
