@@ -1,7 +1,8 @@
 """Two builds of vpt-runtime, A and B, serving the same SQLite tenant in turn (interleaved rounds,
 the tenant restarted on each build), through the benchmark's request shape with the cache off:
-saturation, and the data plane's CPU per request at saturation and at a fixed rate of about 9k
-req/s, read from /proc. For a change to the serving path, measured side by side on one fleet:
+saturation, the data plane's CPU per request at saturation and at a fixed rate of about 9k
+req/s (read from /proc), and the p99 at half of each build's own saturation, as run.py measures
+it. For a change to the serving path, measured side by side on one fleet:
 
     cp .build-release/release/vpt-runtime /tmp/vpt-runtime-a   # before the change
     swift build -c release --scratch-path .build-release        # after it
