@@ -75,6 +75,8 @@ struct RuntimeConfigRenderer {
             "rateLimit": try json(spec.dataPlane.rateLimit),
             "hasEventLoops": spec.dataPlane.eventLoops != nil,
             "eventLoops": try json(spec.dataPlane.eventLoops),
+            "hasMaxConnections": spec.dataPlane.maxConnections != nil,
+            "maxConnections": try json(spec.dataPlane.maxConnections),
             "onlineStore": try json(online),
             "offlineStore": try json(offline),
             "crossAccountRoleArn": try json(graph.crossAccountRoleArn),

@@ -152,6 +152,7 @@ public struct TenantGraph: Sendable {
         // Only a tenant with a limit has the attribute: tenants without one plan no change.
         if let limit = spec.dataPlane.rateLimit { configAttributes["rateLimit"] = "requestsPerSecond=\(limit.requestsPerSecond),burst=\(limit.burst)" }
         if let loops = spec.dataPlane.eventLoops { configAttributes["eventLoops"] = String(loops) }
+        if let connections = spec.dataPlane.maxConnections { configAttributes["maxConnections"] = String(connections) }
         nodes.append(
             DesiredResource(
                 "runtime_config", .runtimeConfig,

@@ -206,15 +206,21 @@ public struct DataPlaneSpec: Codable, Sendable, Equatable {
     /// Threads the feature server serves HTTP on; nil: one per core. Fewer bound what one tenant
     /// takes of a shared host, and cost less CPU per request where load is moderate.
     public var eventLoops: Int?
-    public init(servingCache: ServingCacheSpec = .init(), rift: RiftSpec, rateLimit: RateLimit? = nil, eventLoops: Int? = nil) {
+    /// Connections the data plane keeps open at once; nil: the runtime's default (10,000).
+    public var maxConnections: Int?
+    public init(
+        servingCache: ServingCacheSpec = .init(), rift: RiftSpec, rateLimit: RateLimit? = nil, eventLoops: Int? = nil, maxConnections: Int? = nil
+    ) {
         self.servingCache = servingCache
         self.rift = rift
         self.rateLimit = rateLimit
         self.eventLoops = eventLoops
+        self.maxConnections = maxConnections
     }
 
-    /// The accepted range of `eventLoops`.
+    /// The accepted ranges of `eventLoops` and `maxConnections`.
     public static let eventLoopsRange = 1...64
+    public static let maxConnectionsRange = 1...1_000_000
 }
 
 /// The feature server's volatile cache.

@@ -166,6 +166,7 @@ public enum TenantSpecParser {
             m.finish()
         }
         let eventLoops = r.node("eventLoops") == nil ? nil : r.int("eventLoops", default: 1)
-        return DataPlaneSpec(servingCache: cache, rift: rift, rateLimit: rateLimit, eventLoops: eventLoops)
+        let maxConnections = r.node("maxConnections") == nil ? nil : r.int("maxConnections", default: 1)
+        return DataPlaneSpec(servingCache: cache, rift: rift, rateLimit: rateLimit, eventLoops: eventLoops, maxConnections: maxConnections)
     }
 }

@@ -196,6 +196,9 @@ struct TenantSpecValidator {
             range("dataPlane.rateLimit.\(violation.field)", violation.value, violation.range, unit)
         }
         if let loops = spec.dataPlane.eventLoops { range("dataPlane.eventLoops", loops, DataPlaneSpec.eventLoopsRange, " threads") }
+        if let connections = spec.dataPlane.maxConnections {
+            range("dataPlane.maxConnections", connections, DataPlaneSpec.maxConnectionsRange, " connections")
+        }
         let rift = spec.dataPlane.rift
         range("dataPlane.rift.maxConcurrentJobs", rift.maxConcurrentJobs, 1...32)
         range("dataPlane.rift.maxAttempts", rift.maxAttempts, 1...10)

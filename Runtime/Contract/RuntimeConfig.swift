@@ -63,6 +63,8 @@ public struct DataPlaneConfig: Codable, Sendable, Equatable {
     public var rateLimit: RateLimit?
     /// Threads serving HTTP (NIO event loops); absent: one per core the process may use.
     public var eventLoops: Int?
+    /// Connections the data plane keeps open at once; absent: the runtime's default (10,000).
+    public var maxConnections: Int?
 }
 
 public struct CacheConfig: Codable, Sendable, Equatable {

@@ -94,6 +94,7 @@ public enum RuntimeServices {
         public let poller: SnapshotPoller
         public let access: AccessList
         public let tls: TLSConfig?
+        public let connections: ConnectionLimit
     }
 
     /// - Parameter configPath: where `config` was read from; a credential reload reads it again.
@@ -108,17 +109,18 @@ public enum RuntimeServices {
         let access = AccessList(tenant: config.tenant, defaultRateLimit: config.dataPlane.rateLimit)
         let offline = config.offlineStore.kind == "local" ? OfflineLog(root: URL(fileURLWithPath: config.offlineStore.location)) : nil
         let features = FeatureServer(access: access, store: store, cache: cache, metrics: metrics)
+        let connections = ConnectionLimit(maximum: FileDescriptorLimit.connections(wanted: config.dataPlane.maxConnections ?? ConnectionLimit.defaultMaximum))
         let ingest = IngestService(access: access, store: store, cache: cache, offlineLog: offline, metrics: metrics)
         let token = try readSecret(config.dataPlane.internalTokenFile)
         let url = controlPlaneURL ?? (config.tls.map { URL(string: "https://127.0.0.1:\($0.internalPort)/")! } ?? URL(string: "http://127.0.0.1:\(config.controlPlane.port)/")!)
         return DataPlaneParts(
             controller: DataPlaneController(
-                features: features, ingest: ingest, metrics: metrics, internalTokenSHA256: APIKeyFormat.hash(token),
+                features: features, ingest: ingest, metrics: metrics, connections: connections, internalTokenSHA256: APIKeyFormat.hash(token),
                 credentials: CredentialReloader(store: store, configPath: configPath)),
             poller: SnapshotPoller(
                 controlPlane: url, token: token, access: access,
                 tls: config.tls.map { SnapshotPoller.ClientTLS(caFile: $0.caFile, certificate: ReloadingCertificate(certificateFile: $0.clientCertFile, keyFile: $0.clientKeyFile)) }),
-            access: access, tls: config.tls)
+            access: access, tls: config.tls, connections: connections)
     }
 
     public static func dataPlane(_ parts: DataPlaneParts, port: Int, logger: Logger) throws -> any Service {
@@ -127,7 +129,7 @@ public enum RuntimeServices {
             try ReloadingCertificate(certificateFile: $0.dataPlaneCertFile, keyFile: $0.dataPlaneKeyFile).serverConfiguration()
         }
         return DataPlaneHTTPServer(
-            port: port, tls: tls, serverName: "vpt-data-plane", logger: logger,
+            port: port, tls: tls, serverName: "vpt-data-plane", connectionLimit: parts.connections, logger: logger,
             onRefusal: { controller.recordRefusal(path: $0, status: $1, seconds: $2) }
         ) { await controller.respond(to: $0) }
     }

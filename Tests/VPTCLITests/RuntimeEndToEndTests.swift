@@ -458,8 +458,9 @@ import VPTTestSupport
     }
 
     /// `dataPlane.eventLoops` sets how many threads the feature server serves on, and a changed
-    /// value restarts the data plane with it; without it, one per core.
-    @Test func theSpecSetsHowManyEventLoopsTheFeatureServerRunsOn() throws {
+    /// value restarts the data plane with it; without it, one per core. `dataPlane.maxConnections`
+    /// reaches the server the same way.
+    @Test func theSpecSetsTheFeatureServersEventLoopsAndConnectionLimit() throws {
         let home = temporaryDirectory("e2e-event-loops")
         let base = 48_000 + Int.random(in: 0..<90) * 10
         #expect(try vpt(["init", "--port-range", "\(base)-\(base + 9)"], home: home).status == 0)
@@ -470,12 +471,20 @@ import VPTTestSupport
         let one = try vpt(["provision", "tenant", "acme-eu", "-f", file.path], home: home)
         #expect(one.status == 0, "\(one.stdout)\(one.stderr)")
         #expect(try servingThreads(home, "acme-eu") == 1)
-        try (yaml + "dataPlane:\n  eventLoops: 3\n").write(to: file, atomically: true, encoding: .utf8)
+        try (yaml + "dataPlane:\n  eventLoops: 3\n  maxConnections: 300\n").write(to: file, atomically: true, encoding: .utf8)
         let three = try vpt(["provision", "tenant", "acme-eu", "-f", file.path], home: home)
         #expect(three.status == 0 && three.stdout.contains("runtime_config"), "\(three.stdout)\(three.stderr)")
         #expect(try servingThreads(home, "acme-eu") == 3, "re-provisioning restarted the data plane with three loops")
         let log = try String(contentsOf: home.appendingPathComponent("tenants/acme-eu/run/data-plane.log"), encoding: .utf8)
-        #expect(log.contains("event_loops=3"), "the data plane says how many loops it serves on")
+        #expect(log.contains("event_loops=3") && log.contains("max_connections=300"), "the data plane says how many loops and connections")
+        let show = try JSONSerialization.jsonObject(with: Data(try vpt(["tenant", "show", "acme-eu", "-o", "json"], home: home).stdout.utf8)) as? [String: Any]
+        let dataPlane = Int(show?["dataPlanePort"] as? String ?? "") ?? 0
+        let metrics = String(
+            decoding: try HTTPCall.raw(
+                "GET", URL(string: "https://127.0.0.1:\(dataPlane)/metrics")!, headers: [:],
+                caFile: home.appendingPathComponent("tenants/acme-eu/tls/ca.pem").path
+            ).body, as: UTF8.self)
+        #expect(metrics.contains("vpt_max_connections 300\n") && metrics.contains("vpt_open_connections "), "\(metrics.suffix(600))")
         try yaml.write(to: file, atomically: true, encoding: .utf8)
         #expect(try vpt(["provision", "tenant", "acme-eu", "-f", file.path], home: home).status == 0)
         #expect(try servingThreads(home, "acme-eu") == ProcessInfo.processInfo.activeProcessorCount, "one per core by default")

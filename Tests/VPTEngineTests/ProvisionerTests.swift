@@ -68,7 +68,7 @@ import VPTTestSupport
 
     /// Every setting the runtime config carries re-renders it (and restarts the planes) when it
     /// changes: the serving limit, the event loops, and each Rift setting, not only `enabled` and `region`.
-    @Test(arguments: ["rateLimit", "rateLimit.burst", "eventLoops", "rift.maxAttempts", "rift.maxConcurrentJobs", "rift.retryBackoffSeconds", "rift.jobHistoryDays"])
+    @Test(arguments: ["rateLimit", "rateLimit.burst", "eventLoops", "maxConnections", "rift.maxAttempts", "rift.maxConcurrentJobs", "rift.retryBackoffSeconds", "rift.jobHistoryDays"])
     func aChangedDataPlaneSettingReachesTheRuntimeConfig(_ setting: String) async throws {
         let p = try freshFleet()
         var spec = try p.loadSpec(yaml: try exampleYAML("acme-eu.yaml"))
@@ -82,6 +82,7 @@ import VPTTestSupport
         case "rift.maxConcurrentJobs": changed.dataPlane.rift.maxConcurrentJobs = 5
         case "rift.retryBackoffSeconds": changed.dataPlane.rift.retryBackoffSeconds = 90
         case "eventLoops": changed.dataPlane.eventLoops = 1
+        case "maxConnections": changed.dataPlane.maxConnections = 500
         default: changed.dataPlane.rift.jobHistoryDays = 400
         }
         #expect(try p.plan(tenant: "acme-eu", spec: changed).changes.map(\.address).sorted() == ["control_plane", "runtime_config"])
@@ -91,6 +92,7 @@ import VPTTestSupport
         #expect(config.dataPlane.rateLimit == changed.dataPlane.rateLimit)
         #expect(config.dataPlane.rift == changed.dataPlane.rift)
         #expect(config.dataPlane.eventLoops == changed.dataPlane.eventLoops)
+        #expect(config.dataPlane.maxConnections == changed.dataPlane.maxConnections)
     }
 
     @Test func changingTheVPCBlockReplacesTheVPCAndItsSubnets() async throws {

@@ -245,16 +245,20 @@ func issues(_ yaml: String, fleet: FleetContext = .empty) -> [SpecIssue] {
         }
     }
 
-    @Test func eventLoopsAreOptionalAndBounded() throws {
+    @Test func eventLoopsAndMaxConnectionsAreOptionalAndBounded() throws {
         let base = try example("acme-eu.yaml")
-        #expect(try TenantSpecParser.parse(yaml: base).dataPlane.eventLoops == nil, "one per core unless the spec says otherwise")
-        #expect(try TenantSpecParser.parse(yaml: base + "\ndataPlane:\n  eventLoops: 1\n").dataPlane.eventLoops == 1)
-        let cases: [(String, String)] = [
-            ("0", "must be between 1 and 64 threads"), ("65", "must be between 1 and 64 threads"), ("two", "must be a whole number"),
+        let plain = try TenantSpecParser.parse(yaml: base).dataPlane
+        #expect(plain.eventLoops == nil && plain.maxConnections == nil, "the runtime's defaults unless the spec says otherwise")
+        let set = try TenantSpecParser.parse(yaml: base + "\ndataPlane:\n  eventLoops: 1\n  maxConnections: 2000\n").dataPlane
+        #expect(set.eventLoops == 1 && set.maxConnections == 2000)
+        let cases: [(String, String, String)] = [
+            ("eventLoops", "0", "must be between 1 and 64 threads"), ("eventLoops", "65", "must be between 1 and 64 threads"),
+            ("eventLoops", "two", "must be a whole number"), ("maxConnections", "0", "must be between 1 and 1000000 connections"),
+            ("maxConnections", "1000001", "must be between 1 and 1000000 connections"),
         ]
-        for (value, rule) in cases {
-            let found = issues(base + "\ndataPlane:\n  eventLoops: \(value)\n")
-            #expect(found.count == 1 && found[0].path == "dataPlane.eventLoops" && found[0].rule.contains(rule), "\(value): got \(found)")
+        for (field, value, rule) in cases {
+            let found = issues(base + "\ndataPlane:\n  \(field): \(value)\n")
+            #expect(found.count == 1 && found[0].path == "dataPlane.\(field)" && found[0].rule.contains(rule), "\(field) \(value): got \(found)")
         }
     }
 

@@ -41,7 +41,8 @@ import VPTTestSupport
 
     /// Starts a server whose route echoes `METHOD PATH BODY` (or answers `respond`), on a free port.
     static func start(
-        maxBodyBytes: Int = 1024, idleTimeout: TimeAmount = .seconds(300), respond: DataPlaneHTTPServer.Responder? = nil,
+        maxBodyBytes: Int = 1024, idleTimeout: TimeAmount = .seconds(300), connectionLimit: ConnectionLimit = ConnectionLimit(),
+        respond: DataPlaneHTTPServer.Responder? = nil,
         onRefusal: @escaping @Sendable (String, Int, Double) -> Void = { _, _, _ in }
     ) async throws -> Running {
         let counter = Counter()
@@ -51,7 +52,8 @@ import VPTTestSupport
         }
         let route = respond ?? echo
         let server = DataPlaneHTTPServer(
-            port: 0, serverName: "vpt-test", idleTimeout: idleTimeout, maxBodyBytes: maxBodyBytes, logger: Logger(label: "test"),
+            port: 0, serverName: "vpt-test", idleTimeout: idleTimeout, maxBodyBytes: maxBodyBytes, connectionLimit: connectionLimit,
+            logger: Logger(label: "test"),
             onListening: { continuation.yield($0) }, onRefusal: onRefusal
         ) { request in
             counter.value.withLock { $0 += 1 }
@@ -80,6 +82,46 @@ import VPTTestSupport
         try connection.send("GET /c HTTP/1.1\r\nhost: x\r\n\r\n")
         #expect(try connection.readResponse().body == "GET /c ")
         try await server.stop()
+    }
+
+    /// At the connection limit the listener stops accepting: a third connection waits (its request
+    /// unanswered) while two are open, and is served once one of them closes; the open ones are
+    /// served throughout.
+    @Test func atTheConnectionLimitANewConnectionWaitsUntilOneCloses() async throws {
+        let limit = ConnectionLimit(maximum: 2)
+        let server = try await Self.start(connectionLimit: limit)
+        var first: RawConnection? = try RawConnection(port: server.port)
+        let second = try RawConnection(port: server.port)
+        for connection in [first!, second] {
+            try connection.send("GET /open HTTP/1.1\r\nhost: x\r\n\r\n")
+            #expect(try connection.readResponse().body == "GET /open ")
+        }
+        #expect(limit.openConnections == 2)
+        // The kernel completes the handshake from its backlog; nothing reads the request yet.
+        let third = try RawConnection(port: server.port, timeout: 0.5)
+        try third.send("GET /waiting HTTP/1.1\r\nhost: x\r\n\r\n")
+        #expect(throws: RawConnection.Failure.timedOut) { try third.readResponse() }
+        try second.send("GET /still HTTP/1.1\r\nhost: x\r\n\r\n")
+        #expect(try second.readResponse().body == "GET /still ", "open connections are served at the limit")
+        #expect(limit.timesReached >= 1)
+        first = nil  // closes it
+        third.setTimeout(5)
+        #expect(try third.readResponse().body == "GET /waiting ", "the waiting connection is accepted once one closes")
+        #expect(limit.openConnections == 2)
+        let metrics = limit.prometheusText()
+        #expect(metrics.contains("vpt_open_connections 2\n") && metrics.contains("vpt_max_connections 2\n"), "\(metrics)")
+        #expect(metrics.contains("vpt_connection_limit_reached_total \(limit.timesReached)"))
+        try await server.stop()
+    }
+
+    @Test func aHighConnectionLimitRaisesTheSoftFileLimitOrShrinksToTheHardOne() {
+        var limit = rlimit()
+        getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit)
+        let hard = Int(min(limit.rlim_max, rlim_t(Int.max)))
+        let granted = FileDescriptorLimit.connections(wanted: 5_000)
+        #expect(granted == min(5_000, hard - FileDescriptorLimit.reserve))
+        getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit)
+        #expect(Int(min(limit.rlim_cur, rlim_t(Int.max))) >= granted + FileDescriptorLimit.reserve, "the soft limit covers the connections")
     }
 
     /// More pipelined requests than the handler queues: it stops reading until the queue drains,

@@ -20,7 +20,7 @@ import VPTTestSupport
         let declined: [Double] = [0, -0.0, 0.0005, 0.0009995, 1e9, 1e12 + 0.5, 0.1 + 0.2, 1.0 / 3, .pi, 1e-5, 2e15, Double.ulpOfOne + 1]
             + (0..<5_000).map { _ in Double.random(in: -1e6...1e6, using: &generator) }
         var fast = 0
-        for value in values + values.map { -$0 } + declined {
+        for value in values + values.map({ -$0 }) + declined {
             var out: [UInt8] = []
             JSONWriter.writeDouble(value, to: &out)
             #expect(String(decoding: out, as: UTF8.self) == value.description, "\(value)")

@@ -5,7 +5,7 @@ import Foundation
 #endif
 
 /// A blocking HTTP/1.1 client over a plain loopback socket, for tests that need to control the
-/// exact bytes and see when the server closes. Every read waits at most 5 seconds.
+/// exact bytes and see when the server closes. A read waits at most 5 seconds unless told otherwise.
 final class RawConnection {
     struct Response {
         var status: Int
@@ -13,7 +13,7 @@ final class RawConnection {
         var body: String
     }
 
-    enum Failure: Error {
+    enum Failure: Error, Equatable {
         case connect(Int32)
         case closed
         case timedOut
@@ -23,12 +23,11 @@ final class RawConnection {
     private let fd: Int32
     private var pending: [UInt8] = []
 
-    init(port: Int) throws {
+    init(port: Int, timeout seconds: Double = 5) throws {
         // `self.fd` is set only once connected: a throwing init of a fully initialized class runs
         // deinit, which would close the number a second time.
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var timeout = timeval(tv_sec: 5, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        Self.setTimeout(fd, seconds)
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = in_port_t(UInt16(port).bigEndian)
@@ -45,6 +44,14 @@ final class RawConnection {
     }
 
     deinit { close(fd) }
+
+    /// How long a read waits for bytes before it throws `timedOut`.
+    func setTimeout(_ seconds: Double) { Self.setTimeout(fd, seconds) }
+
+    private static func setTimeout(_ fd: Int32, _ seconds: Double) {
+        var timeout = timeval(tv_sec: Int(seconds), tv_usec: Int((seconds - seconds.rounded(.down)) * 1_000_000))
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+    }
 
     func send(_ text: String) throws {
         var bytes = Array(text.utf8)

@@ -12,18 +12,21 @@ public struct DataPlaneController: Sendable {
     let features: FeatureServer
     let ingest: IngestService
     let metrics: RequestMetrics
+    /// Open connections against the limit, for `/metrics`.
+    let connections: ConnectionLimit?
     /// SHA-256 of the internal token: operators' tools read key usage with it.
     let internalTokenSHA256: String
 
     let credentials: CredentialReloader?
 
     public init(
-        features: FeatureServer, ingest: IngestService, metrics: RequestMetrics, internalTokenSHA256: String = "",
+        features: FeatureServer, ingest: IngestService, metrics: RequestMetrics, connections: ConnectionLimit? = nil, internalTokenSHA256: String = "",
         credentials: CredentialReloader? = nil
     ) {
         self.features = features
         self.ingest = ingest
         self.metrics = metrics
+        self.connections = connections
         self.internalTokenSHA256 = internalTokenSHA256
         self.credentials = credentials
     }
@@ -83,7 +86,7 @@ public struct DataPlaneController: Sendable {
             guard features.access.isLoaded else { throw APIError.unavailable("access rules are not loaded yet") }
             return .text("ready")
         case "/metrics":
-            return .text(metrics.prometheusText() + Self.refusalsText(features.access.rateLimitRefusals()), contentType: "text/plain; version=0.0.4")
+            return .text(metrics.prometheusText() + Self.refusalsText(features.access.rateLimitRefusals()) + (connections?.prometheusText() ?? ""), contentType: "text/plain; version=0.0.4")
         case "/internal/v1/credentials":
             try requireInternal(request)
             guard let credentials else { throw APIError.notFound("credential reload is not configured") }

@@ -22,6 +22,7 @@ public struct DataPlaneHTTPServer: Service {
     let serverName: String
     let idleTimeout: TimeAmount
     let maxBodyBytes: Int
+    let connectionLimit: ConnectionLimit
     let logger: Logger
     let respond: Responder
     let onRefusal: DataPlaneHTTPHandler.RefusalObserver
@@ -31,10 +32,11 @@ public struct DataPlaneHTTPServer: Service {
     ///   - port: 0 picks a free port; `onListening` receives the one bound.
     ///   - idleTimeout: a keep-alive connection with no request for this long is closed.
     ///   - maxBodyBytes: a larger request body is answered with 413 and never reaches `respond`.
+    ///   - connectionLimit: at most this many connections are open at once (see `ConnectionLimit`).
     ///   - onRefusal: told of each such 413 (path, status, seconds), for metrics.
     public init(
         host: String = "127.0.0.1", port: Int, tls: TLSConfiguration? = nil, serverName: String, idleTimeout: TimeAmount = .seconds(300),
-        maxBodyBytes: Int = JSONBody.maxRequestBytes, logger: Logger, onListening: (@Sendable (Int) -> Void)? = nil,
+        maxBodyBytes: Int = JSONBody.maxRequestBytes, connectionLimit: ConnectionLimit = ConnectionLimit(), logger: Logger, onListening: (@Sendable (Int) -> Void)? = nil,
         onRefusal: @escaping @Sendable (_ path: String, _ status: Int, _ seconds: Double) -> Void = { _, _, _ in },
         respond: @escaping Responder
     ) {
@@ -44,6 +46,7 @@ public struct DataPlaneHTTPServer: Service {
         self.serverName = serverName
         self.idleTimeout = idleTimeout
         self.maxBodyBytes = maxBodyBytes
+        self.connectionLimit = connectionLimit
         self.logger = logger
         self.onListening = onListening
         self.onRefusal = onRefusal
@@ -57,14 +60,17 @@ public struct DataPlaneHTTPServer: Service {
         // Is NIO the global executor (as `vpt-runtime data-plane` makes it)? Then a plain task
         // started on a loop runs on that loop; otherwise routes ask for the loop explicitly.
         let globalIsEventLoop = await Task.detached { MultiThreadedEventLoopGroup.currentEventLoop != nil }.value
-        let (respond, onRefusal, serverName, idleTimeout, maxBodyBytes) = (
-            self.respond, self.onRefusal, self.serverName, self.idleTimeout, self.maxBodyBytes
+        let (respond, onRefusal, serverName, idleTimeout, maxBodyBytes, connectionLimit) = (
+            self.respond, self.onRefusal, self.serverName, self.idleTimeout, self.maxBodyBytes, self.connectionLimit
         )
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            // One accept per read, so that the connection limit is exact.
+            .serverChannelOption(.maxMessagesPerRead, value: 1)
             .serverChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(ConnectionLimitHandler(limit: connectionLimit))
                     try channel.pipeline.syncOperations.addHandler(quiesce.makeServerChannelHandler(channel: channel))
                 }
             }
@@ -83,7 +89,12 @@ public struct DataPlaneHTTPServer: Service {
                 }
             }
             .bind(host: host, port: port).get()
-        logger.info("data plane listening", metadata: ["address": "\(host):\(channel.localAddress?.port ?? port)", "tls": "\(tls != nil)", "event_loops": "\(NIOSingletons.groupLoopCountSuggestion)"])
+        logger.info(
+            "data plane listening",
+            metadata: [
+                "address": "\(host):\(channel.localAddress?.port ?? port)", "tls": "\(tls != nil)",
+                "event_loops": "\(NIOSingletons.groupLoopCountSuggestion)", "max_connections": "\(connectionLimit.maximum)",
+            ])
         onListening?(channel.localAddress?.port ?? port)
         try await withTaskCancellationOrGracefulShutdownHandler {
             try await channel.closeFuture.get()
