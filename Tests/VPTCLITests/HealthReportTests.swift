@@ -97,7 +97,7 @@ import VPTTestSupport
         #expect(report.json["schema"] as? String == "vpt.health/v1")
         #expect(report.exit == 0 || report.exit == 1, "healthy apart from timing-dependent warnings")
         let checks = report.tenant("calm")["checks"] as? [[String: Any]] ?? []
-        #expect(checks.count == 14)
+        #expect(checks.count == 15)
         #expect(checks.allSatisfy { ($0["threshold"] as? String)?.isEmpty == false && $0["observed"] as? String != nil })
 
         let table = try vpt(["health", "calm"], home: home)

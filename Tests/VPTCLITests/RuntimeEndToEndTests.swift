@@ -445,6 +445,8 @@ import VPTTestSupport
         #expect(limited["status"] as? String == "warn", "\(limited)")
         #expect((limited["observed"] as? String)?.contains("since start") == true && (limited["observed"] as? String)?.contains("fraud-scorer") == true, "\(limited)")
         #expect((limited["remedy"] as? String)?.contains("vpt service-accounts limit acme-eu NAME") == true)
+        let connections = try #require(checks.first { $0["id"] as? String == "serving.connections" }, "\(health.stdout)")
+        #expect(connections["status"] as? String == "ok" && (connections["observed"] as? String)?.contains("of 10000 connections open") == true, "\(connections)")
     }
 
     /// NIO threads of the data plane's shared group (`NIO-SGLTN-…`), from its task names.

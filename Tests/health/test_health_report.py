@@ -75,7 +75,7 @@ def test_html_report_renders_statuses_in_headless_chromium(fleet):
     assert re.search(r'<tr data-tenant="broken" data-status="fail">', dom)
     assert re.search(r'<tr data-check="store.online" data-status="fail">', dom)
     rows = re.findall(r'<tr data-check="([^"]+)" data-status="(ok|warn|fail|unknown)">', dom)
-    assert len(rows) == 28, rows  # 14 checks for each of the two tenants
+    assert len(rows) == 30, rows  # 15 checks for each of the two tenants
     assert ("runtime.data-plane", "ok") in rows
     screenshot = fleet / "report.png"
     subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--window-size=1280,1600",

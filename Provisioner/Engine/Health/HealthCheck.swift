@@ -21,6 +21,6 @@ struct HealthCheck: Sendable {
 
     /// Every check, in report order.
     static let all: [HealthCheck] =
-        RuntimeChecks.all + [ServingChecks.featureRead, ServingChecks.cache, RateLimitCheck.check] + StoreChecks.all + ResidencyChecks.all
+        RuntimeChecks.all + [ServingChecks.featureRead, ServingChecks.cache, RateLimitCheck.check, ConnectionCheck.check] + StoreChecks.all + ResidencyChecks.all
         + [DriftCheck.check] + KeyChecks.all + [ServingChecks.errorRate, MaterializationCheck.check]
 }

@@ -63,10 +63,10 @@ enum RateLimitCheck {
         id: "serving.rate-limited", title: "Serving requests refused by rate limits since the last report",
         threshold: threshold, onTimeout: .unknown, remedyOnTimeout: "the data plane's /metrics did not answer in time"
     ) { probe in
-        guard probe.runtimeEnabled, let url = probe.dataPlaneURL else {
+        guard probe.runtimeEnabled, probe.dataPlaneURL != nil else {
             return Verdict(status: .unknown, observed: "no running data plane to ask", remedy: "start the tenant's runtime")
         }
-        let (status, text) = try probe.text(url.appendingPathComponent("metrics"))
+        let (status, text) = try probe.dataPlaneMetricsText()
         guard status == 200 else {
             return Verdict(status: .unknown, observed: "/metrics answered \(status)", remedy: "see the data plane log")
         }

@@ -83,11 +83,11 @@ enum ServingChecks {
             return Verdict(status: .fail, observed: "max age \(cache.maxAgeSeconds) s",
                            remedy: "set dataPlane.servingCache.maxAgeSeconds to at most 86400 and re-provision")
         }
-        guard probe.runtimeEnabled, let url = probe.dataPlaneURL else {
+        guard probe.runtimeEnabled, probe.dataPlaneURL != nil else {
             return Verdict(status: .unknown, observed: "max age \(cache.maxAgeSeconds) s; no running data plane to ask for hits",
                            remedy: "start the tenant's runtime")
         }
-        let (status, text) = try probe.text(url.appendingPathComponent("metrics"))
+        let (status, text) = try probe.dataPlaneMetricsText()
         guard status == 200 else {
             return Verdict(status: .unknown, observed: "/metrics answered \(status)", remedy: "see the data plane log")
         }
@@ -114,7 +114,7 @@ enum ServingChecks {
         }
         var current: [String: ServerErrorRate.Counts] = [:]
         for (plane, url) in [("control-plane", cp), ("data-plane", dp)] {
-            let (status, text) = try probe.text(url.appendingPathComponent("metrics"))
+            let (status, text) = try plane == "data-plane" ? probe.dataPlaneMetricsText() : probe.text(url.appendingPathComponent("metrics"))
             guard status == 200 else {
                 return Verdict(status: .unknown, observed: "\(plane) /metrics answered \(status)", remedy: "see the \(plane) log")
             }

@@ -17,6 +17,9 @@ struct TenantProbe: Sendable {
     /// Seconds each check may take; HTTP calls use it as their socket timeout too.
     let timeout: Double
     let kms: LocalKMS?
+    /// Four checks read the data plane's `/metrics`; one fetch per report serves them all, and
+    /// they judge the same moment.
+    private let dataPlaneMetrics = FetchOnce<(status: Int, body: String)>()
 
     init(name: String, paths: FleetPaths, store: StateStore, runtimeEnabled: Bool, timeout: Double, kms: LocalKMS?) {
         self.name = name
@@ -63,6 +66,30 @@ struct TenantProbe: Sendable {
     func text(_ url: URL) throws -> (status: Int, body: String) {
         let (status, data) = try HTTPCall.raw("GET", url, headers: [:], timeout: callTimeout, caFile: caFile)
         return (status, String(decoding: data, as: UTF8.self))
+    }
+
+    /// The data plane's `/metrics` (status and text), fetched at most once per report. Callers
+    /// check `dataPlaneURL` first.
+    func dataPlaneMetricsText() throws -> (status: Int, body: String) {
+        try dataPlaneMetrics.value {
+            guard let url = dataPlaneURL else { throw LoopbackHTTP.Failure.malformed("no runtime config names the data plane") }
+            return try text(url.appendingPathComponent("metrics"))
+        }
+    }
+}
+
+/// A value computed on first use and kept, error included; concurrent first callers wait for it.
+final class FetchOnce<Value: Sendable>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var result: Result<Value, any Error>?
+
+    func value(_ fetch: () throws -> Value) throws -> Value {
+        try lock.withLock {
+            if let result { return try result.get() }
+            let fetched = Result { try fetch() }
+            result = fetched
+            return try fetched.get()
+        }
     }
 }
 
