@@ -60,7 +60,8 @@ public enum RuntimeServices {
         let controller = ControlPlaneController(
             state: state, tenant: config.tenant, adminKeySHA256: config.controlPlane.adminKeySHA256,
             internalTokenSHA256: config.controlPlane.internalTokenSHA256, metrics: metrics,
-            audit: config.controlPlane.auditLogFile.map { AuditLog(url: URL(fileURLWithPath: $0)) }, scheduler: scheduler)
+            audit: config.controlPlane.auditLogFile.map { AuditLog(url: URL(fileURLWithPath: $0)) }, scheduler: scheduler,
+            defaultRateLimit: config.dataPlane.rateLimit)
         let router = Router()
         router.add(middleware: MetricsMiddleware(metrics: metrics))
         router.add(middleware: CMKGuardMiddleware(guardState: cmkGuard))

@@ -415,6 +415,8 @@ import VPTTestSupport
         let table = try vpt(["service-accounts", "list", "acme-eu"], home: home).stdout
         #expect(table.contains("batch-scorer") && table.contains("prod=consumer") && table.contains("1/s, burst 3 (tenant default)"), "\(table)")
         #expect(!table.contains(scorer) && !cliList.stdout.contains(scorer), "no secret in the listing")
+        let page = String(decoding: try HTTPCall.raw("GET", t.url(t.controlPlane, "/ui"), headers: ["Authorization": "Tecton-key \(t.admin)"], caFile: t.caFile).body, as: UTF8.self)
+        #expect(page.contains("<td>1000/s, bursts of 50</td>") && page.contains("<td>1/s, bursts of 3 (tenant default)</td>"), "the web UI shows each applied limit")
 
         // Bad values and unknown accounts are refused with exit 65 and change nothing.
         let zero = try vpt(["service-accounts", "limit", "acme-eu", "batch-scorer", "--requests-per-second", "0"], home: home)

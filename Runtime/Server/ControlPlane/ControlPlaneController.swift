@@ -11,6 +11,8 @@ public struct ControlPlaneController: Sendable {
     let internalTokenSHA256: String
     let metrics: RequestMetrics
     let tenant: String
+    /// The spec's `dataPlane.rateLimit`: what accounts without a limit of their own get (shown in the web UI).
+    let defaultRateLimit: RateLimit?
     /// The tenant's key audit log: every API key issued, given an expiry or revoked here is recorded.
     let audit: AuditLog?
     /// The Rift scheduler; nil when the process runs without one (then the job routes answer 409).
@@ -18,9 +20,10 @@ public struct ControlPlaneController: Sendable {
 
     public init(
         state: ControlPlaneState, tenant: String, adminKeySHA256: String, internalTokenSHA256: String, metrics: RequestMetrics,
-        audit: AuditLog? = nil, scheduler: JobScheduler? = nil
+        audit: AuditLog? = nil, scheduler: JobScheduler? = nil, defaultRateLimit: RateLimit? = nil
     ) {
         self.scheduler = scheduler
+        self.defaultRateLimit = defaultRateLimit
         self.state = state
         self.tenant = tenant
         self.adminKeySHA256 = adminKeySHA256
@@ -209,7 +212,7 @@ public struct ControlPlaneController: Sendable {
             }
             return Response(
                 status: .ok, headers: [.contentType: "text/html; charset=utf-8"],
-                body: .init(byteBuffer: ByteBuffer(string: try await WebUI.page(state: state, tenant: tenant, scheduler: scheduler))))
+                body: .init(byteBuffer: ByteBuffer(string: try await WebUI.page(state: state, tenant: tenant, scheduler: scheduler, defaultRateLimit: defaultRateLimit))))
         }
     }
 }

@@ -8,7 +8,7 @@ enum WebUI {
             .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
     }
 
-    static func page(state: ControlPlaneState, tenant: String, scheduler: JobScheduler?) async throws -> String {
+    static func page(state: ControlPlaneState, tenant: String, scheduler: JobScheduler?, defaultRateLimit: RateLimit? = nil) async throws -> String {
         let snapshot = await state.snapshot
         var html = """
             <!doctype html><html><head><meta charset="utf-8"><title>vpt · \(escape(tenant))</title>
@@ -35,7 +35,9 @@ enum WebUI {
         html += "<h2>Principals</h2><table><tr><th>service account</th><th>roles</th><th>live API keys</th><th>rate limit</th></tr>"
         for principal in snapshot.principals {
             let roles = principal.roles.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", ")
-            let limit = principal.rateLimit.map { "\($0.requestsPerSecond)/s, bursts of \($0.burst)" } ?? "tenant default"
+            let limit =
+                principal.rateLimit.map { "\($0.requestsPerSecond)/s, bursts of \($0.burst)" }
+                ?? defaultRateLimit.map { "\($0.requestsPerSecond)/s, bursts of \($0.burst) (tenant default)" } ?? "none"
             html += "<tr><td>\(escape(principal.serviceAccount))</td><td>\(escape(roles))</td><td>\(principal.keyHashes.count)</td><td>\(limit)</td></tr>"
         }
         html += "</table><h2>Recent jobs</h2>"
