@@ -41,7 +41,7 @@ public struct ControlPlaneClient: Sendable {
     }
 
     /// A fleet tenant's runtime config: its ports, TLS files and the data plane's settings.
-    public func config(_ tenant: String) throws -> RuntimeConfig {
+    func config(_ tenant: String) throws -> RuntimeConfig {
         guard try store.tenant(tenant) != nil else { throw FleetError.unknownTenant(tenant) }
         guard let config = try? JSONDecoder().decode(RuntimeConfig.self, from: Data(contentsOf: paths.runtimeConfig(tenant))) else {
             throw ControlPlaneError.notProvisioned(tenant)

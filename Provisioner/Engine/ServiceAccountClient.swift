@@ -54,12 +54,14 @@ public struct ServiceAccountClient: Sendable {
             var rateLimit: RateLimit?
         }
         var serviceAccounts: [Account]
+        var tenantDefaultRateLimit: RateLimit?
     }
 
     public func list(tenant: String) throws -> [ServiceAccountSummary] {
-        let tenantDefault = try controlPlane.config(tenant).dataPlane.rateLimit
         let data = try controlPlane.send(tenant, "GET", "/v1/service-accounts", what: "list the service accounts")
-        return try JSONDecoder().decode(Listed.self, from: data).serviceAccounts.map { account in
+        let listed = try JSONDecoder().decode(Listed.self, from: data)
+        let tenantDefault = listed.tenantDefaultRateLimit
+        return listed.serviceAccounts.map { account in
             ServiceAccountSummary(
                 name: account.name, roles: account.roles, liveAPIKeys: account.liveAPIKeys, ownRateLimit: account.rateLimit,
                 rateLimit: account.rateLimit ?? tenantDefault,

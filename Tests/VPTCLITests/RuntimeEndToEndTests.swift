@@ -350,9 +350,7 @@ import VPTTestSupport
     /// control plane and the data plane applies it within its snapshot refresh; removing it restores
     /// the default.
     @Test func aServingRateLimitThrottlesEachServiceAccountAndTheControlPlaneChangesIt() throws {
-        let home = temporaryDirectory("e2e-rate-limit")
-        let base = 48_000 + Int.random(in: 0..<90) * 10
-        #expect(try vpt(["init", "--port-range", "\(base)-\(base + 9)"], home: home).status == 0)
+        let home = try fleetOfOneTenant("e2e-rate-limit")
         let yaml = try String(contentsOfFile: examplePath("acme-eu.yaml"), encoding: .utf8)
         let file = home.appendingPathComponent("acme.yaml")
         try (yaml + "dataPlane:\n  rateLimit: {requestsPerSecond: 1, burst: 3}\n").write(to: file, atomically: true, encoding: .utf8)
@@ -395,6 +393,7 @@ import VPTTestSupport
         #expect(try call("PUT", t, t.controlPlane, "/v1/service-accounts/fraud-scorer/rate-limit", key: t.admin, body: ["requestsPerSecond": 1000, "burst": 50]).status == 204)
         let listed = try call("GET", t, t.controlPlane, "/v1/service-accounts", key: t.admin)
         let accounts = listed.json["serviceAccounts"] as? [[String: Any]] ?? []
+        #expect(listed.json["tenantDefaultRateLimit"] as? [String: Int] == ["requestsPerSecond": 1, "burst": 3], "\(listed)")
         #expect(accounts.first { $0["name"] as? String == "fraud-scorer" }?["rateLimit"] as? [String: Int] == ["requestsPerSecond": 1000, "burst": 50], "\(listed)")
         #expect(accounts.first { $0["name"] as? String == "batch-scorer" }?["rateLimit"] == nil, "batch-scorer keeps the tenant default")
         #expect(accounts.first { $0["name"] as? String == "batch-scorer" }?["roles"] as? [String: String] == ["prod": "consumer"], "\(listed)")
@@ -451,6 +450,15 @@ import VPTTestSupport
         #expect(connections["status"] as? String == "ok" && (connections["observed"] as? String)?.contains("of 10000 connections open") == true, "\(connections)")
     }
 
+    /// A fresh fleet with ten loopback ports of its own (one tenant's worth), picked at random so
+    /// that parallel tests do not collide.
+    func fleetOfOneTenant(_ label: String) throws -> URL {
+        let home = temporaryDirectory(label)
+        let base = 48_000 + Int.random(in: 0..<90) * 10
+        #expect(try vpt(["init", "--port-range", "\(base)-\(base + 9)"], home: home).status == 0)
+        return home
+    }
+
     /// NIO threads of the data plane's shared group (`NIO-SGLTN-…`), from its task names.
     func servingThreads(_ home: URL, _ tenant: String) throws -> Int {
         let pid = try String(contentsOf: home.appendingPathComponent("tenants/\(tenant)/run/data-plane.pid"), encoding: .utf8)
@@ -465,9 +473,7 @@ import VPTTestSupport
     /// value restarts the data plane with it; without it, one per core. `dataPlane.maxConnections`
     /// reaches the server the same way.
     @Test func theSpecSetsTheFeatureServersEventLoopsAndConnectionLimit() throws {
-        let home = temporaryDirectory("e2e-event-loops")
-        let base = 48_000 + Int.random(in: 0..<90) * 10
-        #expect(try vpt(["init", "--port-range", "\(base)-\(base + 9)"], home: home).status == 0)
+        let home = try fleetOfOneTenant("e2e-event-loops")
         let yaml = try String(contentsOfFile: examplePath("acme-eu.yaml"), encoding: .utf8)
         let file = home.appendingPathComponent("acme.yaml")
         defer { _ = try? vpt(["tenant", "stop", "acme-eu"], home: home) }

@@ -1,5 +1,4 @@
 import Foundation
-import VPTLocalCloud
 
 /// The `serving.connections` verdict: connections open to the data plane against its limit
 /// (`dataPlane.maxConnections`), and whether the listener had to stop accepting since the previous
@@ -43,21 +42,8 @@ enum ConnectionCheck {
     }
 
     /// Reads the data plane's `/metrics`; the pause counter is kept in `run/health-connections.json` for the next report.
-    static let check = HealthCheck(
+    static let check = HealthCheck.dataPlaneCounters(
         id: "serving.connections", title: "Connections open to the data plane against its limit",
-        threshold: threshold, onTimeout: .unknown, remedyOnTimeout: "the data plane's /metrics did not answer in time"
-    ) { probe in
-        guard probe.runtimeEnabled, probe.dataPlaneURL != nil else {
-            return Verdict(status: .unknown, observed: "no running data plane to ask", remedy: "start the tenant's runtime")
-        }
-        let (status, text) = try probe.dataPlaneMetricsText()
-        guard status == 200 else {
-            return Verdict(status: .unknown, observed: "/metrics answered \(status)", remedy: "see the data plane log")
-        }
-        let current = counts(MetricSamples(text))
-        let file = probe.paths.runDirectory(probe.name).appendingPathComponent("health-connections.json")
-        let previous = (try? SecureFiles.readJSON(Counts.self, from: file)) ?? nil
-        try? SecureFiles.writeJSON(current, to: file)
-        return verdict(current: current, previous: previous, tenant: probe.name)
-    }
+        threshold: threshold, stateFile: "health-connections.json",
+        counts: counts, verdict: { verdict(current: $0, previous: $1, tenant: $2) })
 }

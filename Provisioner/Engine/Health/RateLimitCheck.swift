@@ -1,5 +1,4 @@
 import Foundation
-import VPTLocalCloud
 
 /// The `serving.rate-limited` verdict: serving requests the data plane refused with 429 since the
 /// previous report, by service account. A refusal is the limit doing its job; many of them mean a
@@ -59,21 +58,8 @@ enum RateLimitCheck {
     }
 
     /// Reads the data plane's `/metrics`; the counts are kept in `run/health-rate-limits.json` for the next report.
-    static let check = HealthCheck(
+    static let check = HealthCheck.dataPlaneCounters(
         id: "serving.rate-limited", title: "Serving requests refused by rate limits since the last report",
-        threshold: threshold, onTimeout: .unknown, remedyOnTimeout: "the data plane's /metrics did not answer in time"
-    ) { probe in
-        guard probe.runtimeEnabled, probe.dataPlaneURL != nil else {
-            return Verdict(status: .unknown, observed: "no running data plane to ask", remedy: "start the tenant's runtime")
-        }
-        let (status, text) = try probe.dataPlaneMetricsText()
-        guard status == 200 else {
-            return Verdict(status: .unknown, observed: "/metrics answered \(status)", remedy: "see the data plane log")
-        }
-        let current = counts(MetricSamples(text))
-        let file = probe.paths.runDirectory(probe.name).appendingPathComponent("health-rate-limits.json")
-        let previous = (try? SecureFiles.readJSON(Counts.self, from: file)) ?? nil
-        try? SecureFiles.writeJSON(current, to: file)
-        return verdict(current: current, previous: previous, tenant: probe.name)
-    }
+        threshold: threshold, stateFile: "health-rate-limits.json",
+        counts: counts, verdict: { verdict(current: $0, previous: $1, tenant: $2) })
 }

@@ -127,13 +127,16 @@ public struct ControlPlaneController: Sendable {
         router.get("/v1/service-accounts") { request, _ -> Response in
             try requireAdmin(try await caller(request))
             let principals = try await state.currentSnapshot().principals.sorted { $0.serviceAccount < $1.serviceAccount }
-            return JSONBody.response([
+            func json(_ limit: RateLimit) -> [String: Int] { ["requestsPerSecond": limit.requestsPerSecond, "burst": limit.burst] }
+            var body: [String: Any] = [
                 "serviceAccounts": principals.map { principal in
                     var entry: [String: Any] = ["name": principal.serviceAccount, "roles": principal.roles, "liveAPIKeys": principal.keyHashes.count]
-                    if let limit = principal.rateLimit { entry["rateLimit"] = ["requestsPerSecond": limit.requestsPerSecond, "burst": limit.burst] }
+                    if let limit = principal.rateLimit { entry["rateLimit"] = json(limit) }
                     return entry
                 }
-            ])
+            ]
+            if let defaultRateLimit { body["tenantDefaultRateLimit"] = json(defaultRateLimit) }
+            return JSONBody.response(body)
         }
         router.put("/v1/service-accounts/:name/rate-limit") { request, context -> Response in
             try requireAdmin(try await caller(request))

@@ -86,7 +86,8 @@ public struct DataPlaneController: Sendable {
             guard features.access.isLoaded else { throw APIError.unavailable("access rules are not loaded yet") }
             return .text("ready")
         case "/metrics":
-            return .text(metrics.prometheusText() + Self.refusalsText(features.access.rateLimitRefusals()) + (connections?.prometheusText() ?? ""), contentType: "text/plain; version=0.0.4")
+            let text = metrics.prometheusText() + Self.refusalsText(features.access.rateLimitRefusals()) + (connections?.prometheusText() ?? "")
+            return .text(text, contentType: "text/plain; version=0.0.4")
         case "/internal/v1/credentials":
             try requireInternal(request)
             guard let credentials else { throw APIError.notFound("credential reload is not configured") }
