@@ -8,7 +8,8 @@ cd "$(dirname "$0")/../.."
 TENANTS="${1:-50}"
 BIN="${2:-$(swift build --show-bin-path)}"
 HOME_DIR="$(mktemp -d /tmp/vpt-health-bench.XXXXXX)"
-BASE=$((30000 + RANDOM % 200 * 100))
+# Below the kernel's ephemeral range (32768+): no outgoing connection can hold a tenant's port.
+BASE=$((20000 + RANDOM % 100 * 100))
 trap 'for i in $(seq 1 "$TENANTS"); do "$BIN/vpt" tenant stop "t$i" --home "$HOME_DIR" >/dev/null 2>&1 || true; done; rm -rf "$HOME_DIR"' EXIT
 
 "$BIN/vpt" init --home "$HOME_DIR" --port-range "$BASE-$((BASE + 2 * TENANTS + 10))" >/dev/null

@@ -39,7 +39,7 @@ def main():
     args = parser.parse_args()
     workdir = tempfile.mkdtemp(prefix="vpt-serving-ab-")
     home = pathlib.Path(workdir) / "fleet"
-    redis_port = 39000 + random.randrange(0, 900)
+    redis_port = 30000 + random.randrange(0, 700)  # below the ephemeral range, like the tenants' ports
     bench.sh("bash", ROOT / "infra/redis.sh", "start", redis_port, pathlib.Path(workdir) / "redis")
     vpt = pathlib.Path(args.bin) / "vpt"
     try:

@@ -176,7 +176,8 @@ def redis_spec(workdir, name, url):
 def vpt_tenants(args, home, workdir, redis_port):
     env = {**os.environ, "VPT_RUNTIME_BINARY": str(pathlib.Path(args.bin) / "vpt-runtime")}
     vpt = pathlib.Path(args.bin) / "vpt"
-    base = 45000 + random.randrange(0, 50) * 100
+    # Ports below the kernel's ephemeral range (32768+), which wrk's many connections draw from.
+    base = 28000 + random.randrange(0, 20) * 100
     sh(vpt, "init", "--port-range", f"{base}-{base + 99}", "--home", home, env=env)
     specs = {
         "sqlite": (ROOT / "examples/acme-eu.yaml").read_text().replace("name: acme-eu", "name: bench-sqlite"),
@@ -356,7 +357,7 @@ def main():
     args = parser.parse_args()
     workdir = tempfile.mkdtemp(prefix="vpt-serving-bench-")
     home = pathlib.Path(workdir) / "fleet"
-    redis_port = 39000 + random.randrange(0, 900)
+    redis_port = 30000 + random.randrange(0, 700)  # below the ephemeral range, like the tenants' ports
     sh("bash", ROOT / "infra/redis.sh", "start", redis_port, pathlib.Path(workdir) / "redis")
     if args.redis_tls:
         sh("bash", ROOT / "infra/redis.sh", "start", redis_port + 5, pathlib.Path(workdir) / "redis-tls", "tls")

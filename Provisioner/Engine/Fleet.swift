@@ -39,6 +39,8 @@ public struct FleetInitReport: Codable, Sendable, Equatable {
     public var migrations: [String]
     public var runtime: Bool
     public var portRange: String
+    /// Set when outgoing connections may take some of the tenant ports (see `EphemeralPorts`).
+    public var portRangeWarning: String?
     /// The digest-pinned image the rendered Kubernetes manifests run, if set.
     public var runtimeImage: String?
 }
@@ -52,9 +54,10 @@ public enum Fleet {
     /// - Parameters:
     ///   - runtime: whether `provision` starts tenant processes (off: configuration only).
     ///   - portRange: loopback ports handed to tenant processes.
+    ///   - ephemeral: the machine's ephemeral ports, which the port range should stay clear of.
     public static func initialize(
         home: URL, cidrPool: String = "10.0.0.0/8", runtime: Bool = true, portRange: ClosedRange<Int> = StateStore.defaultTenantPorts,
-        runtimeImage: String? = nil
+        runtimeImage: String? = nil, ephemeral: EphemeralPorts? = .current()
     ) throws -> FleetInitReport {
         if let runtimeImage, !DeploymentConfigRenderer.validateImage(runtimeImage) { throw FleetError.invalidImage(runtimeImage) }
         guard case .success(let pool) = CIDRBlock.parse(cidrPool), (8...16).contains(pool.prefixLength) else {
@@ -77,6 +80,7 @@ public enum Fleet {
         return FleetInitReport(
             home: paths.home.path, created: !existed, cidrPool: inForce, masterKeyCreated: keyCreated,
             migrations: try store.appliedMigrations(), runtime: runtimeSetting == "on", portRange: ports,
+            portRangeWarning: runtimeSetting == "on" ? try ephemeral.flatMap { $0.warning(for: try store.tenantPorts()) } : nil,
             runtimeImage: try store.setting(runtimeImageSetting))
     }
 

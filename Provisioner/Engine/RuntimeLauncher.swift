@@ -13,11 +13,13 @@ import VPTLocalCloud
 public struct RuntimeLauncher: Sendable {
     public enum Failure: Error, CustomStringConvertible {
         case binaryMissing(String)
-        case notReady(String, Int, String)
+        /// The plane, its port, its log, and the error it last exited with (if the log ends with one).
+        case notReady(String, Int, String, cause: String?)
         public var description: String {
             switch self {
             case .binaryMissing(let path): "vpt-runtime was not found at \(path); build it (`swift build`) or set VPT_RUNTIME_BINARY"
-            case .notReady(let what, let port, let log): "the \(what) did not become ready on port \(port); see \(log)"
+            case .notReady(let what, let port, let log, let cause):
+                "the \(what) did not become ready on port \(port)\(cause.map { " (it exits with: \($0))" } ?? ""); see \(log)"
             }
         }
     }
@@ -67,11 +69,15 @@ public struct RuntimeLauncher: Sendable {
         return stat[stat.index(after: close)...].first { !$0.isWhitespace }
     }
 
-    /// Starts the supervisor unless it runs with the same config already; restarts it if the config changed.
+    /// Starts the supervisor unless it runs with the same config and both planes are up; restarts it
+    /// if the config changed or a plane is down.
     public func ensureRunning(tenant: String, configSHA256: String) throws {
         let marker = paths.runDirectory(tenant).appendingPathComponent("config.sha256")
         let running = livePid(tenant, "supervisor")
-        if running != nil, (try? String(contentsOf: marker, encoding: .utf8)) == configSHA256 { return }
+        // A plane that is down while its supervisor waits out a restart backoff (up to 30 s) is
+        // started now: the operator asked for it, perhaps after fixing what made it exit.
+        let planesUp = livePid(tenant, "control-plane") != nil && livePid(tenant, "data-plane") != nil
+        if running != nil, planesUp, (try? String(contentsOf: marker, encoding: .utf8)) == configSHA256 { return }
         if running != nil { stop(tenant: tenant) }
         guard FileManager.default.isExecutableFile(atPath: binary.path) else { throw Failure.binaryMissing(binary.path) }
         let run = paths.runDirectory(tenant)
@@ -114,7 +120,22 @@ public struct RuntimeLauncher: Sendable {
             usleep(100_000)
         }
         let log = paths.runDirectory(tenant).appendingPathComponent("\(what.replacingOccurrences(of: " ", with: "-")).log").path
-        throw Failure.notReady(what, port, log)
+        throw Failure.notReady(what, port, log, cause: Self.exitError(inLog: log))
+    }
+
+    /// The error a plane last exited with: the last line of its log when that line is one
+    /// (`vpt-runtime` ends with `Error: …` on stderr). A plane that is merely slow has none.
+    static func exitError(inLog path: String) -> String? {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
+        defer { try? handle.close() }
+        // Logs grow without bound; the last line is within the last few KB.
+        let size = (try? handle.seekToEnd()) ?? 0
+        try? handle.seek(toOffset: size > 8192 ? size - 8192 : 0)
+        let tail = String(decoding: (try? handle.readToEnd()) ?? Data(), as: UTF8.self)
+        guard let last = tail.split(separator: "\n").last(where: { !$0.allSatisfy(\.isWhitespace) }), last.hasPrefix("Error: ") else {
+            return nil
+        }
+        return String(last.dropFirst("Error: ".count).prefix(500))
     }
 }
 

@@ -28,7 +28,11 @@ struct ControlPlaneCommand: AsyncParsableCommand {
         let binary = URL(fileURLWithPath: CommandLine.arguments[0]).path
         let services = try RuntimeServices.controlPlane(
             config, riftCommand: [binary, "rift-run", "--config", URL(fileURLWithPath: options.config).path], logger: logger)
-        try await ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)).run()
+        do {
+            try await ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)).run()
+        } catch {
+            throw ListenFailure.explain(error, plane: "control plane", ports: [config.controlPlane.port] + (config.tls.map { [$0.internalPort] } ?? []))
+        }
     }
 }
 
@@ -43,6 +47,10 @@ struct DataPlaneCommand: AsyncParsableCommand {
         logger[metadataKey: "tenant.name"] = "\(config.tenant)"
         let parts = try RuntimeServices.dataPlaneParts(config, configPath: options.config)
         let app = try RuntimeServices.dataPlane(parts, port: config.dataPlane.port, logger: logger)
-        try await ServiceGroup(configuration: .init(services: [app, parts.poller], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)).run()
+        do {
+            try await ServiceGroup(configuration: .init(services: [app, parts.poller], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)).run()
+        } catch {
+            throw ListenFailure.explain(error, plane: "data plane", ports: [config.dataPlane.port])
+        }
     }
 }

@@ -11,7 +11,7 @@ public struct LocalRedis: Sendable {
 
     public static func start(_ label: String = #function, tls: Bool = false) throws -> LocalRedis {
         let redis = LocalRedis(
-            port: Int.random(in: 30_000...39_999), directory: temporaryDirectory(label).appendingPathComponent("redis"), tls: tls)
+            port: TestPorts.redisPort(), directory: temporaryDirectory(label).appendingPathComponent("redis"), tls: tls)
         try redis.start()
         return redis
     }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import VPTEngine
 import VPTTestSupport
 
 /// The documented exit codes, through the real binary.
@@ -53,6 +54,23 @@ import VPTTestSupport
         let attributes = try FileManager.default.attributesOfItem(atPath: home.appendingPathComponent("kms/master.key").path)
         #expect(attributes[.posixPermissions] as? Int == 0o600)
         #expect(try vpt(["init", "--no-runtime", "--cidr-pool", "172.16.0.0/12"], home: home).status == 65)
+    }
+
+    /// A port range inside this machine's ephemeral ports is accepted with a warning on stderr
+    /// (and in the JSON report); the default range gets none.
+    @Test func initWarnsAboutTenantPortsOutgoingConnectionsCanTake() throws {
+        let machine = try #require(EphemeralPorts.current(), "this test reads /proc/sys/net/ipv4 (Linux)")
+        let inside = machine.range.lowerBound...(machine.range.lowerBound + 99)
+        let expected = try #require(machine.warning(for: inside), "the first 100 ephemeral ports are reserved on this machine")
+        let human = try vpt(["init", "--port-range", "\(inside.lowerBound)-\(inside.upperBound)"], home: home)
+        #expect(human.status == 0)
+        #expect(human.stderr.contains("warning: \(expected)"))
+        let json = try vpt(["init", "--output", "json"], home: home)
+        let report = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any]
+        #expect(report?["portRangeWarning"] as? String == expected)
+        let clear = try vpt(["init"], home: temporaryDirectory())
+        #expect(clear.status == 0)
+        #expect(clear.stderr.contains("warning") == (machine.warning(for: 20000...29999) != nil))
     }
 
     @Test func planDetailedExitcodeFollowsTerraform() throws {

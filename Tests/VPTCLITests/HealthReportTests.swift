@@ -16,10 +16,10 @@ import VPTTestSupport
 /// report must name it with the right status and exit code.
 @Suite(.serialized, .offCooperativePool) struct HealthReportTests {
     let home = temporaryDirectory("health")
-    let base = 43_000 + Int.random(in: 0..<150) * 100
+    let ports = TestPorts.block(100)
 
     init() throws {
-        try #require(try vpt(["init", "--port-range", "\(base)-\(base + 99)"], home: home).status == 0)
+        try #require(try vpt(["init", "--port-range", "\(ports.lowerBound)-\(ports.upperBound)"], home: home).status == 0)
     }
 
     /// Provisions a copy of acme-eu under `name` and returns its runtime config.

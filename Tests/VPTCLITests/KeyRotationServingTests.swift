@@ -113,8 +113,8 @@ import VPTTestSupport
     }
 
     @Test func rotationsKeepServingAndRevocationsStopIt() throws {
-        let base = 44_000 + Int.random(in: 0..<150) * 10
-        try #require(try vpt(["init", "--port-range", "\(base)-\(base + 9)"], home: home).status == 0)
+        let ports = TestPorts.block(10)
+        try #require(try vpt(["init", "--port-range", "\(ports.lowerBound)-\(ports.upperBound)"], home: home).status == 0)
         let keyed = try tenant("keyed")
         let other = try tenant("other")
         defer { for name in ["keyed", "other"] { _ = try? vpt(["tenant", "stop", name], home: home) } }
@@ -202,8 +202,8 @@ import VPTTestSupport
     /// Killed mid-way through a credential rotation, the tenant keeps serving, a data plane that
     /// restarts from the half-rotated state still opens its store, and a re-run completes.
     @Test func killedCredentialRotationKeepsServingAndReRunCompletes() throws {
-        let base = 45_500 + Int.random(in: 0..<150) * 10
-        try #require(try vpt(["init", "--port-range", "\(base)-\(base + 9)"], home: home).status == 0)
+        let ports = TestPorts.block(10)
+        try #require(try vpt(["init", "--port-range", "\(ports.lowerBound)-\(ports.upperBound)"], home: home).status == 0)
         let t = try tenant("crashy")
         defer { _ = try? vpt(["tenant", "stop", "crashy"], home: home) }
         let pidFile = home.appendingPathComponent("tenants/crashy/run/data-plane.pid")
@@ -233,8 +233,8 @@ import VPTTestSupport
     /// `vpt tenant endpoints` prints a curl command that works as printed (HTTPS, tenant CA); the
     /// control plane's internal port takes only client certificates of the tenant's own CA.
     @Test func endpointsCurlWorksAndTheInternalPortWantsTheTenantsClientCertificate() throws {
-        let base = 46_500 + Int.random(in: 0..<150) * 10
-        try #require(try vpt(["init", "--port-range", "\(base)-\(base + 9)"], home: home).status == 0)
+        let ports = TestPorts.block(10)
+        try #require(try vpt(["init", "--port-range", "\(ports.lowerBound)-\(ports.upperBound)"], home: home).status == 0)
         let a = try tenant("tls-a")
         let b = try tenant("tls-b")
         defer { for name in ["tls-a", "tls-b"] { _ = try? vpt(["tenant", "stop", name], home: home) } }

@@ -64,8 +64,8 @@ import VPTTestSupport
 
     @Test func twoTenantsServeTheirOwnFeaturesAndNothingCrossesOver() throws {
         let home = temporaryDirectory("e2e")
-        let base = 41_000 + Int.random(in: 0..<150) * 100
-        #expect(try vpt(["init", "--port-range", "\(base)-\(base + 99)"], home: home).status == 0)
+        let ports = TestPorts.block(100)
+        #expect(try vpt(["init", "--port-range", "\(ports.lowerBound)-\(ports.upperBound)"], home: home).status == 0)
         var tenants: [Tenant] = []
         defer { for t in tenants { _ = try? vpt(["tenant", "stop", t.name], home: home) } }
         let yaml = try String(contentsOfFile: examplePath("acme-eu.yaml"), encoding: .utf8)
@@ -248,8 +248,8 @@ import VPTTestSupport
         let home = temporaryDirectory("e2e-redis")
         let redis = try LocalRedis.start()
         defer { redis.stop() }
-        let base = 56_000 + Int.random(in: 0..<90) * 100
-        #expect(try vpt(["init", "--port-range", "\(base)-\(base + 99)"], home: home).status == 0)
+        let ports = TestPorts.block(100)
+        #expect(try vpt(["init", "--port-range", "\(ports.lowerBound)-\(ports.upperBound)"], home: home).status == 0)
         let spec = try redis.point(try String(contentsOfFile: examplePath("globex-us.yaml"), encoding: .utf8), at: "globex-us")
         let file = home.appendingPathComponent("globex.yaml")
         try spec.write(to: file, atomically: true, encoding: .utf8)
@@ -316,8 +316,8 @@ import VPTTestSupport
         let home = temporaryDirectory("e2e-redis-tls")
         let redis = try LocalRedis.start(tls: true)
         defer { redis.stop() }
-        let base = 47_000 + Int.random(in: 0..<90) * 10
-        #expect(try vpt(["init", "--port-range", "\(base)-\(base + 9)"], home: home).status == 0)
+        let ports = TestPorts.block(10)
+        #expect(try vpt(["init", "--port-range", "\(ports.lowerBound)-\(ports.upperBound)"], home: home).status == 0)
         let spec = try redis.point(try String(contentsOfFile: examplePath("globex-us.yaml"), encoding: .utf8), at: "globex-us")
         #expect(spec.contains("rediss://globex-us@localhost:\(redis.port)/0") && spec.contains("caFile: \(redis.caFile)"))
         let file = home.appendingPathComponent("globex.yaml")
@@ -454,8 +454,8 @@ import VPTTestSupport
     /// that parallel tests do not collide.
     func fleetOfOneTenant(_ label: String) throws -> URL {
         let home = temporaryDirectory(label)
-        let base = 48_000 + Int.random(in: 0..<90) * 10
-        #expect(try vpt(["init", "--port-range", "\(base)-\(base + 9)"], home: home).status == 0)
+        let ports = TestPorts.block(10)
+        #expect(try vpt(["init", "--port-range", "\(ports.lowerBound)-\(ports.upperBound)"], home: home).status == 0)
         return home
     }
 

@@ -36,6 +36,7 @@ struct InitCommand: AsyncParsableCommand {
             Console.out(report.created ? "Initialized fleet at \(report.home)" : "Fleet at \(report.home) already initialized; nothing changed")
             Console.out("  CIDR pool: \(report.cidrPool)")
             Console.out("  tenant runtime: \(report.runtime ? "started by provision, ports \(report.portRange)" : "off (configuration only)")")
+            if let warning = report.portRangeWarning { Console.err("warning: \(warning)") }
             Console.out("  runtime image: \(report.runtimeImage ?? "not set (manifests name a placeholder; set --runtime-image)")")
             Console.out("  state store migrations: \(report.migrations.joined(separator: ", "))")
         } catch {
