@@ -172,3 +172,20 @@ def test_batch_view_window_is_served_online_and_read_back_as_training_data(tenan
     spine = pd.DataFrame({"user_id": [77, 77], "timestamp": [hour - datetime.timedelta(minutes=1), hour + datetime.timedelta(minutes=30)]})
     training = fresh.get_historical_features(spine, "spending")
     assert pd.isna(training["spend__total"].iloc[0]) and training["spend__total"].iloc[1] == 42.5
+
+
+def test_online_reads_ride_out_a_data_plane_restart(tenant):
+    """The data plane is killed (as a crash would); its supervisor starts it again within seconds.
+    A client that will not wait gets the refused connection at once; the default client retries
+    until the restarted plane has loaded its access rules and answers."""
+    home, data, key, ca = tenant
+    run = home / "tenants/acme-eu/run"
+    pid = int((run / "data-plane.pid").read_text())
+    os.kill(pid, 9)
+    impatient = vpt_sdk.Client.from_fleet(home, "acme-eu", key, max_unavailable_wait=0).workspace("prod")
+    with pytest.raises(urllib.error.URLError) as refused:
+        impatient.get_online_features("fraud", {"user_id": 3})
+    assert isinstance(refused.value.reason, ConnectionRefusedError)
+    patient = vpt_sdk.Client.from_fleet(home, "acme-eu", key).workspace("prod")
+    assert patient.get_online_features("fraud", {"user_id": 3}) == {"user_txn.amount": 7.5}
+    assert int((run / "data-plane.pid").read_text()) != pid

@@ -31,22 +31,33 @@ class Client:
 
     When the service account is over its serving limit the feature server answers 429 with
     ``Retry-After``; the client waits that long and tries again, up to ``max_rate_limit_wait``
-    seconds in all for one call (0: never wait, raise ``ClientError`` with status 429 at once)."""
+    seconds in all for one call (0: never wait, raise ``ClientError`` with status 429 at once).
+
+    Every call the client makes is a read, so it also retries while the tenant is briefly
+    unavailable: a refused or reset connection (a plane restarting, as after a crash, a changed
+    config or a key rotation) and 502, 503 or 504 answers. It waits 0.1 s, doubling to 2 s, up to
+    ``max_unavailable_wait`` seconds in all for one call (0: raise at once), then raises the last
+    error: ``ClientError`` for an answer, ``urllib.error.URLError`` (or ``ConnectionError``) for a
+    connection."""
+
+    RETRIED_STATUSES = (502, 503, 504)
 
     def __init__(self, control_plane: str, feature_server: str, api_key: str, offline_store: str | None = None,
-                 ca_file: str | None = None, timeout: float = 10, max_rate_limit_wait: float = 10):
+                 ca_file: str | None = None, timeout: float = 10, max_rate_limit_wait: float = 10,
+                 max_unavailable_wait: float = 10):
         self.control_plane = control_plane.rstrip("/")
         self.feature_server = feature_server.rstrip("/")
         self.api_key = api_key
         self.offline_store = offline_store
         self.timeout = timeout
         self.max_rate_limit_wait = max_rate_limit_wait
+        self.max_unavailable_wait = max_unavailable_wait
         self._context = ssl.create_default_context(cafile=ca_file) if ca_file else None
 
     @classmethod
     def from_fleet(cls, home: str | pathlib.Path, tenant: str, api_key: str, **options) -> "Client":
         """A client for a tenant on the local target, from its rendered runtime config; ``options``
-        (``timeout``, ``max_rate_limit_wait``) go to the constructor."""
+        (``timeout``, ``max_rate_limit_wait``, ``max_unavailable_wait``) go to the constructor."""
         config = json.loads((pathlib.Path(home) / "tenants" / tenant / "config" / "runtime.json").read_text())
         tls = config.get("tls")
         scheme = "https" if tls else "http"
@@ -57,16 +68,26 @@ class Client:
             ca_file=tls["caFile"] if tls else None, **options)
 
     def _call(self, method: str, url: str, body=None):
-        waited = 0.0
+        limited, unavailable, backoff = 0.0, 0.0, 0.1
         while True:
             try:
                 return self._send(method, url, body)
             except ClientError as error:
-                wait = error.retry_after
-                if error.status != 429 or wait is None or waited + wait > self.max_rate_limit_wait:
+                if error.status == 429:
+                    wait = error.retry_after
+                    if wait is None or limited + wait > self.max_rate_limit_wait:
+                        raise
+                    time.sleep(wait)
+                    limited += wait
+                    continue
+                if error.status not in self.RETRIED_STATUSES or unavailable + backoff > self.max_unavailable_wait:
                     raise
-                time.sleep(wait)
-                waited += wait
+            except (urllib.error.URLError, ConnectionError) as error:
+                if not _is_connection_failure(error) or unavailable + backoff > self.max_unavailable_wait:
+                    raise
+            time.sleep(backoff)
+            unavailable += backoff
+            backoff = min(backoff * 2, 2.0)
 
     def _send(self, method: str, url: str, body=None):
         data = json.dumps(body).encode() if body is not None else None
@@ -89,6 +110,14 @@ class Client:
 
     def workspace(self, name: str) -> "Workspace":
         return Workspace(self, name)
+
+
+def _is_connection_failure(error: Exception) -> bool:
+    """A connection the tenant refused or dropped (while connecting, urllib wraps it in URLError;
+    while reading the answer, it arrives as itself): worth another try. TLS, name and timeout
+    failures are not."""
+    reason = error.reason if isinstance(error, urllib.error.URLError) else error
+    return isinstance(reason, (ConnectionRefusedError, ConnectionResetError, ConnectionAbortedError))
 
 
 class Workspace:
