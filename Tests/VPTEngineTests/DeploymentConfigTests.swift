@@ -84,6 +84,26 @@ import VPTTestSupport
         #expect(!runtime.contains("/etc/vpt/globex-us/redis-ca.pem"))
     }
 
+    /// `dataPlane.eventLoops` reaches the pod twice: in its runtime config, and as the data plane's
+    /// CPU request (one core per loop) and limit (one more); the control plane is not touched.
+    @Test func theDataPlanesEventLoopsSetItsCPURequestAndLimit() throws {
+        func resources(_ yaml: String, _ plane: String) throws -> (resources: String, runtime: String) {
+            let files = try Self.render(try TenantSpecParser.parse(yaml: yaml))
+            let manifest = try #require(files.first { $0.path == "kubernetes/\(plane).yaml" }).contents
+            let block = try #require(manifest.components(separatedBy: "          resources:\n").last?.components(separatedBy: "          livenessProbe:").first)
+            return (block, try #require(files.first { $0.path == "kubernetes/runtime-config.yaml" }).contents)
+        }
+        let yaml = try exampleYAML("acme-eu.yaml")
+        let four = try resources(yaml + "dataPlane:\n  eventLoops: 4\n", "data-plane")
+        #expect(four.resources.contains("requests:\n              cpu: 4\n"))
+        #expect(four.resources.contains("limits:\n              cpu: 5\n"))
+        #expect(four.runtime.contains(#""eventLoops": 4"#))
+        let unset = try resources(yaml, "data-plane")
+        #expect(unset.resources.contains("requests:\n              cpu: 500m\n") && unset.resources.contains("limits:\n              cpu: 2\n"))
+        #expect(!unset.runtime.contains("eventLoops"))
+        #expect(try resources(yaml + "dataPlane:\n  eventLoops: 4\n", "control-plane").resources == resources(yaml, "control-plane").resources)
+    }
+
     @Test func renderingIsDeterministic() throws {
         let spec = try Self.spec("globex-us.yaml")
         #expect(try Self.render(spec) == Self.render(spec))

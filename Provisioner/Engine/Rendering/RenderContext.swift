@@ -125,6 +125,10 @@ struct RenderContext {
             for (key, value) in values { p[key] = value }
             return (name, p)
         }
+        // The data plane requests one core per event loop the spec sets, and may use one more for
+        // its blocking pool (SQLite reads) and snapshot poller. Without a count, NIO sizes its loops
+        // by the container's CPU limit.
+        let dataPlaneCPU = spec.dataPlane.eventLoops.map { (request: String($0), limit: String($0 + 1)) } ?? (request: "500m", limit: "2")
         planes = [
             plane("control-plane", [
                 "roleArn": YAMLQuoting.string(graph.controlPlaneRoleArn), "portName": "control-plane",
@@ -139,7 +143,7 @@ struct RenderContext {
                 "port": String(Self.dataPlanePort), "replicas": "2", "strategy": "RollingUpdate",
                 "disruptionBudget": "minAvailable: 1",
                 "dataMountPath": YAMLQuoting.string(containerPaths.dataPlaneDirectory(tenant).path),
-                "cpuRequest": "500m", "cpuLimit": "2", "memoryRequest": "512Mi", "memoryLimit": "1Gi",
+                "cpuRequest": dataPlaneCPU.request, "cpuLimit": dataPlaneCPU.limit, "memoryRequest": "512Mi", "memoryLimit": "1Gi",
             ]),
         ]
     }
