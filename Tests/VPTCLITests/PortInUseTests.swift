@@ -48,6 +48,11 @@ import VPTTestSupport
             #expect(refused.stderr.contains("ss -tanp 'sport = :\(port)'"))
             #expect(refused.stderr.contains("tenants/acme-eu/run/data-plane.log"))
             #expect(!refused.stderr.contains("bind(descriptor"), "NIO's own message is replaced")
+            // `vpt health` names the same cause for the plane that is down.
+            #expect(try vpt(["tenant", "stop", "acme-eu"], home: home).status == 0)
+            let health = try vpt(["health", "acme-eu", "-o", "json"], home: home)
+            #expect(health.status != 0)
+            #expect(health.stdout.contains("it last exited with: the data plane cannot listen on 127.0.0.1:\(port)"), "\(health.stdout)")
         }
         // The port is free again. The supervisor keeps retrying with backoff; the next start sees
         // the plane come up.

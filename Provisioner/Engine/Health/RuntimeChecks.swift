@@ -18,7 +18,9 @@ enum RuntimeChecks {
             let launcher = RuntimeLauncher(paths: probe.paths)
             guard let pid = launcher.livePid(probe.name, name) else {
                 let supervisor = launcher.livePid(probe.name, "supervisor") == nil ? "supervisor not running either" : "supervisor alive, restarting it"
-                return Verdict(status: .fail, observed: "not running (\(supervisor))", remedy: "run \(start); see \(log)")
+                // A plane that cannot start (its port held, its store unreadable) says why on its log's last line.
+                let exited = RuntimeLauncher.exitError(inLog: log).map { "; it last exited with: \($0)" } ?? ""
+                return Verdict(status: .fail, observed: "not running (\(supervisor))\(exited)", remedy: "run \(start); see \(log)")
             }
             if RuntimeLauncher.processState(pid) == "T" {
                 return Verdict(status: .fail, observed: "pid \(pid) is stopped (SIGSTOP)",
