@@ -118,7 +118,7 @@ let package = Package(
         .target(
             name: "VPTState",
             dependencies: [
-                "VPTModel",
+                "VPTModel", "VPTLocalCloud",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
             path: "Provisioner/State",

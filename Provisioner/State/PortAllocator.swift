@@ -1,9 +1,6 @@
 import Foundation
 import GRDB
-
-#if canImport(Glibc)
-    import Glibc
-#endif
+import VPTLocalCloud
 
 extension StateStore {
     /// Loopback ports handed to tenant processes unless the fleet sets `portRange`.
@@ -31,26 +28,12 @@ extension StateStore {
                 try String.fetchAll(db, sql: "SELECT value FROM tenant_value WHERE key IN ('controlPlanePort', 'dataPlanePort', 'internalPort')")
                     .compactMap { Int($0) })
             // Skip ports some other program (or another fleet) already listens on.
-            guard let port = range.first(where: { !used.contains($0) && Self.isFree($0) }) else {
+            guard let port = range.first(where: { !used.contains($0) && LoopbackPort.canBind($0, reuseAddress: false) }) else {
                 throw DatabaseError(message: "no free tenant port left in \(range)")
             }
             try db.execute(
                 sql: "INSERT INTO tenant_value (tenant, key, value) VALUES (?, ?, ?)", arguments: [tenant, key, String(port)])
             return port
         }
-    }
-
-    /// Whether a listening socket could bind 127.0.0.1:`port` now.
-    static func isFree(_ port: Int) -> Bool {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        return withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        } == 0
     }
 }

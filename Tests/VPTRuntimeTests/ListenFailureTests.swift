@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import NIOCore
 import Testing
+import VPTLocalCloud
 import VPTTestSupport
 @testable import VPTRuntime
 
@@ -10,8 +11,8 @@ import VPTTestSupport
     @Test func aSecondServerOnAHeldPortFailsWithThePortNamed() async throws {
         let first = try await DataPlaneHTTPServerTests.start()
         let free = TestPorts.block(1).lowerBound
-        #expect(ListenFailure.canListen(on: free))
-        #expect(!ListenFailure.canListen(on: first.port))
+        #expect(LoopbackPort.canBind(free, reuseAddress: true))
+        #expect(!LoopbackPort.canBind(first.port, reuseAddress: true))
         let second = DataPlaneHTTPServer(port: first.port, serverName: "vpt-test", logger: Logger(label: "test")) { _ in .text("") }
         do {
             try await second.run()
