@@ -6,8 +6,12 @@
 #                                                    for `localhost` from a CA of its own (DIR/tls/ca.pem, for
 #                                                    the store's caFile), and the URLs are rediss://localhost:PORT;
 #                                                    a later start on the same DIR keeps TLS.
+#                                                    With `mtls` it also verifies its clients: each must present
+#                                                    a certificate its CA signed (`user` issues one per tenant).
 #   infra/redis.sh user PORT DIR NAME FILE        -> ACL user NAME limited to the keys vpt:NAME:*, its
-#                                                    password written to FILE (0600); prints the URL with the user
+#                                                    password written to FILE (0600); prints the URL with the user.
+#                                                    On an `mtls` server also NAME's client certificate and key,
+#                                                    as FILE.client.pem and FILE.client-key.pem (0600).
 #   infra/redis.sh stop PORT
 # The server refuses unauthenticated clients: the `default` user needs the admin password. The
 # `admin` user (password in DIR/admin.password, 0600) holds every right and is for operators, tests
@@ -22,8 +26,24 @@ install() {
 }
 command -v redis-server >/dev/null || install redis-server
 
-# TLS mode is a property of the data directory: it holds the CA and the server's certificate.
-tls_flags() { [ -s "$1/tls/ca.pem" ] && echo "--tls --cacert $1/tls/ca.pem -h localhost"; true; }
+# TLS mode is a property of the data directory: it holds the CA and the server's certificate, and
+# on a server that verifies its clients (mtls) the admin's client certificate as well.
+tls_flags() {
+    [ -s "$1/tls/ca.pem" ] && echo "--tls --cacert $1/tls/ca.pem -h localhost"
+    [ -s "$1/tls/admin-client.pem" ] && echo "--cert $1/tls/admin-client.pem --key $1/tls/admin-client-key.pem"
+    true
+}
+
+# A client certificate for CN=NAME signed by the server's CA: issue_client DIR NAME CERT KEY.
+issue_client() {
+    local tls="$1/tls" csr ext
+    csr="$(mktemp)"; ext="$(mktemp)"
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=$2" -keyout "$4" -out "$csr" 2>/dev/null
+    printf 'extendedKeyUsage=clientAuth\n' > "$ext"
+    openssl x509 -req -in "$csr" -CA "$tls/ca.pem" -CAkey "$tls/ca-key.pem" -CAcreateserial -days 30 -extfile "$ext" -out "$3" 2>/dev/null
+    chmod 600 "$4"
+    rm -f "$csr" "$ext"
+}
 url_scheme_host() { [ -s "$1/tls/ca.pem" ] && echo "rediss://" "localhost" || echo "redis://" "127.0.0.1"; }
 
 # A CA of the server's own and a certificate for `localhost` (and 127.0.0.1) that it signs.
@@ -39,6 +59,8 @@ make_certificates() {
     openssl x509 -req -in "$tls/server.csr" -CA "$tls/ca.pem" -CAkey "$tls/ca-key.pem" -CAcreateserial -days 30 \
         -extfile "$tls/server.ext" -out "$tls/server.pem" 2>/dev/null
     rm -f "$tls/server.csr" "$tls/server.ext"
+    # New server certificates come with a new CA: clients issued before no longer verify.
+    if [ -e "$tls/verify-clients" ]; then issue_client "$1" admin "$tls/admin-client.pem" "$tls/admin-client-key.pem"; fi
 }
 
 random_password() { head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n'; }
@@ -65,14 +87,19 @@ start)
         printf 'user default on #%s ~* &* +@all\nuser admin on #%s ~* &* +@all\n' "$hash" "$hash" > "$dir/users.acl"
     fi
     listen=(--port "$port")
-    if [ "${4:-}" = tls ] || [ -s "$dir/tls/ca.pem" ]; then
+    if [ "${4:-}" = mtls ]; then mkdir -p "$dir/tls" && chmod 700 "$dir/tls" && touch "$dir/tls/verify-clients"; fi
+    if [ "${4:-}" = tls ] || [ "${4:-}" = mtls ] || [ -s "$dir/tls/ca.pem" ]; then
         # New certificates when there are none or they expire within a day (they last 30 days).
         if [ ! -s "$dir/tls/server.pem" ] || ! openssl x509 -checkend 86400 -noout -in "$dir/tls/server.pem" >/dev/null 2>&1 ||
             ! openssl x509 -checkend 86400 -noout -in "$dir/tls/ca.pem" >/dev/null 2>&1; then
             make_certificates "$dir"
         fi
+        if [ -e "$dir/tls/verify-clients" ] && [ ! -s "$dir/tls/admin-client.pem" ]; then
+            issue_client "$dir" admin "$dir/tls/admin-client.pem" "$dir/tls/admin-client-key.pem"
+        fi
+        verify=no; [ -e "$dir/tls/verify-clients" ] && verify=yes
         listen=(--port 0 --tls-port "$port" --tls-cert-file "$dir/tls/server.pem" --tls-key-file "$dir/tls/server-key.pem"
-            --tls-ca-cert-file "$dir/tls/ca.pem" --tls-auth-clients no)
+            --tls-ca-cert-file "$dir/tls/ca.pem" --tls-auth-clients "$verify")
     fi
     redis-server "${listen[@]}" --bind 127.0.0.1 --protected-mode yes --daemonize yes \
         --dir "$dir" --pidfile "$dir/redis.pid" --logfile "$dir/redis.log" \
@@ -102,6 +129,7 @@ user)
         "~vpt:$name:*" resetchannels -@all +ping +select +get +mget +set +eval +evalsha +script\|load \
         +scard +sadd +srandmember >/dev/null
     admin_cli "$dir" ACL SAVE >/dev/null
+    if [ -e "$dir/tls/verify-clients" ]; then issue_client "$dir" "$name" "$file.client.pem" "$file.client-key.pem"; fi
     read -r scheme host < <(url_scheme_host "$dir")
     echo "$scheme$name@$host:$port/0"
     ;;
@@ -132,7 +160,7 @@ stop)
     exit 1
     ;;
 *)
-    echo "usage: infra/redis.sh start|user|stop PORT [DIR] [NAME FILE | tls]" >&2
+    echo "usage: infra/redis.sh start|user|stop PORT [DIR] [NAME FILE | tls | mtls]" >&2
     exit 64
     ;;
 esac

@@ -184,7 +184,6 @@ public struct Provisioner: Sendable {
         return DeprovisionReport(plan: plan, retained: retained, scheduled: scheduled, releasedCIDR: cidr)
     }
 
-    /// Whether this fleet starts tenant processes (`vpt init --no-runtime` turns it off).
     /// Files outside the spec that the local runtime will read, checked before anything changes. A
     /// configuration-only fleet skips this: its runtime reads them where it runs (the runtime-secrets
     /// Secret in Kubernetes).
@@ -201,8 +200,16 @@ public struct Provisioner: Sendable {
                 throw ProviderError.unusableSecret(field: "customerAccount.onlineStore.caFile", reason: "\(error)")
             }
         }
+        if online.clientCertFile != nil || online.clientKeyFile != nil {
+            do throws(RedisClientCertificateError) {
+                try RedisOnlineStore.checkClientCertificate(certFile: online.clientCertFile, keyFile: online.clientKeyFile)
+            } catch {
+                throw ProviderError.unusableSecret(field: "customerAccount.onlineStore.\(error.field)", reason: error.message)
+            }
+        }
     }
 
+    /// Whether this fleet starts tenant processes (`vpt init --no-runtime` turns it off).
     public func runtimeEnabled() throws -> Bool { try store.setting("runtime") != "off" }
 
     /// Starts a provisioned tenant's processes (after `stop`, or a reboot) and waits until both are ready.

@@ -16,6 +16,9 @@ struct RuntimeConfigRenderer {
     var onlineStorePasswordFile: String? = nil
     /// Where the runtime finds the Redis server's CA certificates; default: the file the spec names.
     var onlineStoreCAFile: String? = nil
+    /// Where the runtime finds its Redis client certificate and key; default: the files the spec names.
+    var onlineStoreClientCertFile: String? = nil
+    var onlineStoreClientKeyFile: String? = nil
 
     func render() throws -> String {
         let template = try MustacheTemplate(string: try Templates.text("runtime/runtime.json.mustache"))
@@ -43,7 +46,9 @@ struct RuntimeConfigRenderer {
             kind: customer.onlineStore.kind.rawValue, account: customer.accountId, region: customer.onlineStore.region,
             location: graph.onlineStoreLocation, resource: graph.onlineStoreResource, namespace: "vpt:\(tenant):",
             passwordFile: customer.onlineStore.passwordFile.map { onlineStorePasswordFile ?? $0 },
-            caFile: customer.onlineStore.caFile.map { onlineStoreCAFile ?? $0 })
+            caFile: customer.onlineStore.caFile.map { onlineStoreCAFile ?? $0 },
+            clientCertFile: customer.onlineStore.clientCertFile.map { onlineStoreClientCertFile ?? $0 },
+            clientKeyFile: customer.onlineStore.clientKeyFile.map { onlineStoreClientKeyFile ?? $0 })
         let offline = StoreConfig(
             kind: customer.offlineStore.kind.rawValue, account: customer.accountId, region: customer.offlineStore.region,
             location: graph.offlineStoreLocation, resource: graph.offlineStoreResource, namespace: tenant)

@@ -120,7 +120,9 @@ public struct TenantGraph: Sendable {
                     "kind": customer.onlineStore.kind.rawValue, "account": customer.accountId,
                     "region": customer.onlineStore.region, "location": onlineStoreLocation, "namespace": "vpt:\(tenant):",
                 ].merging(customer.onlineStore.passwordFile.map { ["passwordFile": $0] } ?? [:]) { $1 }
-                    .merging(customer.onlineStore.caFile.map { ["caFile": $0] } ?? [:]) { $1 },
+                    .merging(customer.onlineStore.caFile.map { ["caFile": $0] } ?? [:]) { $1 }
+                    .merging(customer.onlineStore.clientCertFile.map { ["clientCertFile": $0] } ?? [:]) { $1 }
+                    .merging(customer.onlineStore.clientKeyFile.map { ["clientKeyFile": $0] } ?? [:]) { $1 },
                 replaceOnChange: ["kind", "account", "region", "location"]))
         nodes.append(
             DesiredResource(

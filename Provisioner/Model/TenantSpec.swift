@@ -130,12 +130,22 @@ public struct OnlineStoreSpec: Codable, Sendable, Equatable {
     /// that sign the server's certificate; absent, the system's trust roots (a managed service's
     /// public CA).
     public var caFile: String?
-    public init(kind: OnlineStoreKind, region: String, endpoint: String? = nil, passwordFile: String? = nil, caFile: String? = nil) {
+    /// Redis over TLS, for a server that verifies its clients (`tls-auth-clients yes`): absolute
+    /// paths to the tenant's client certificate (PEM) and its private key (PEM, mode 0600), issued
+    /// by the customer. Both or neither.
+    public var clientCertFile: String?
+    public var clientKeyFile: String?
+    public init(
+        kind: OnlineStoreKind, region: String, endpoint: String? = nil, passwordFile: String? = nil, caFile: String? = nil,
+        clientCertFile: String? = nil, clientKeyFile: String? = nil
+    ) {
         self.kind = kind
         self.region = region
         self.endpoint = endpoint
         self.passwordFile = passwordFile
         self.caFile = caFile
+        self.clientCertFile = clientCertFile
+        self.clientKeyFile = clientKeyFile
     }
 }
 

@@ -105,7 +105,8 @@ public enum TenantSpecParser {
             online = OnlineStoreSpec(
                 kind: m.choice("kind", default: OnlineStoreKind.sqlite) ?? .sqlite,
                 region: m.string("region", default: region), endpoint: m.optionalString("endpoint"),
-                passwordFile: m.optionalString("passwordFile"), caFile: m.optionalString("caFile"))
+                passwordFile: m.optionalString("passwordFile"), caFile: m.optionalString("caFile"),
+                clientCertFile: m.optionalString("clientCertFile"), clientKeyFile: m.optionalString("clientKeyFile"))
             m.finish()
         }
         var offline = OfflineStoreSpec(kind: .local, region: region)

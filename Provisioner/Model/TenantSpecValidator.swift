@@ -113,6 +113,17 @@ struct TenantSpecValidator {
                     "\(p).onlineStore.caFile", caFile, caFile.hasPrefix("/") && !caFile.contains("\0"),
                     "must be the absolute path of a PEM file with the certificate authorities of the server's certificate")
             }
+            for (field, path, other, what) in [
+                ("clientCertFile", online.clientCertFile, online.clientKeyFile, "the tenant's client certificate (PEM)"),
+                ("clientKeyFile", online.clientKeyFile, online.clientCertFile, "the client certificate's private key (PEM, mode 0600)"),
+            ] {
+                guard let path else { continue }
+                check("\(p).onlineStore.\(field)", path, tls, "is only used with a rediss:// (TLS) endpoint; remove it or use rediss://")
+                check("\(p).onlineStore.\(field)", path, path.hasPrefix("/") && !path.contains("\0"), "must be the absolute path of \(what)")
+                check(
+                    "\(p).onlineStore.\(field)", path, other != nil,
+                    "needs onlineStore.\(field == "clientCertFile" ? "clientKeyFile" : "clientCertFile") too: a client certificate goes with its key")
+            }
             check(
                 "\(p).onlineStore.endpoint", shown, url?.password == nil,
                 "must not carry a password; put it in a file and name that file in onlineStore.passwordFile")
@@ -127,8 +138,8 @@ struct TenantSpecValidator {
             if let passwordFile = online.passwordFile {
                 check("\(p).onlineStore.passwordFile", passwordFile, false, "is only used by a redis online store; remove it")
             }
-            if let caFile = online.caFile {
-                check("\(p).onlineStore.caFile", caFile, false, "is only used by a redis online store; remove it")
+            for (field, path) in [("caFile", online.caFile), ("clientCertFile", online.clientCertFile), ("clientKeyFile", online.clientKeyFile)] {
+                if let path { check("\(p).onlineStore.\(field)", path, false, "is only used by a redis online store; remove it") }
             }
             if online.kind == .dynamodb {
                 check(

@@ -129,10 +129,14 @@ public struct StoreConfig: Codable, Sendable, Equatable {
     /// Redis over TLS (`rediss://`): a PEM file of the certificate authorities to trust for the
     /// server's certificate; absent, the system's trust roots.
     public var caFile: String?
+    /// Redis over TLS to a server that verifies its clients: the tenant's client certificate
+    /// (PEM) and its private key (PEM, 0600).
+    public var clientCertFile: String?
+    public var clientKeyFile: String?
 
     public init(
         kind: String, account: String, region: String, location: String, resource: String, namespace: String, passwordFile: String? = nil,
-        caFile: String? = nil
+        caFile: String? = nil, clientCertFile: String? = nil, clientKeyFile: String? = nil
     ) {
         self.kind = kind
         self.account = account
@@ -142,6 +146,8 @@ public struct StoreConfig: Codable, Sendable, Equatable {
         self.namespace = namespace
         self.passwordFile = passwordFile
         self.caFile = caFile
+        self.clientCertFile = clientCertFile
+        self.clientKeyFile = clientKeyFile
     }
 }
 

@@ -19,6 +19,8 @@ struct RedisEndpoint: Sendable, CustomStringConvertible {
     let user: String?
     /// The TLS client context, for `rediss://` endpoints; made once, shared by every connection.
     let tls: NIOSSLContext?
+    /// Whether the TLS context carries the tenant's client certificate.
+    let presentsClientCertificate: Bool
     private let password: String?
 
     init(config: StoreConfig) throws {
@@ -37,19 +39,65 @@ struct RedisEndpoint: Sendable, CustomStringConvertible {
         self.database = database
         user = url.user.flatMap { $0.isEmpty ? nil : $0 }
         if url.scheme == "rediss" {
-            tls = try Self.tlsContext(host: host, caFile: config.caFile)
+            let client: ClientIdentity?
+            do throws(RedisClientCertificateError) {
+                client = try Self.clientIdentity(certFile: config.clientCertFile, keyFile: config.clientKeyFile)
+            } catch {
+                throw OnlineStoreError.accessDenied(error.message)
+            }
+            tls = try Self.tlsContext(host: host, caFile: config.caFile, client: client)
+            presentsClientCertificate = client != nil
         } else {
-            guard config.caFile == nil else {
-                throw OnlineStoreError.accessDenied("the redis caFile is only used with a rediss:// (TLS) endpoint; this one is redis://")
+            let named = [("caFile", config.caFile), ("clientCertFile", config.clientCertFile), ("clientKeyFile", config.clientKeyFile)]
+                .compactMap { $0.1 == nil ? nil : $0.0 }
+            guard named.isEmpty else {
+                throw OnlineStoreError.accessDenied(
+                    "the redis \(named.joined(separator: " and ")) \(named.count == 1 ? "is" : "are") only used with a rediss:// (TLS) endpoint; this one is redis://")
             }
             tls = nil
+            presentsClientCertificate = false
         }
         password = try config.passwordFile.map(Self.readPassword)
     }
 
+    /// The tenant's client certificate chain and key, for a server that verifies its clients.
+    struct ClientIdentity {
+        let chain: [NIOSSLCertificate]
+        let key: NIOSSLPrivateKey
+    }
+
+    /// The client certificate and key the config names (both or neither). The key file must be
+    /// readable by its owner only, as the password file must; neither file's contents reach a message.
+    static func clientIdentity(certFile: String?, keyFile: String?) throws(RedisClientCertificateError) -> ClientIdentity? {
+        typealias Problem = RedisClientCertificateError
+        guard let certFile, let keyFile else {
+            if certFile == nil, keyFile == nil { return nil }
+            throw Problem(field: certFile == nil ? "clientCertFile" : "clientKeyFile", "the redis clientCertFile and clientKeyFile go together: name both or neither")
+        }
+        let chain: [NIOSSLCertificate]
+        do { chain = try NIOSSLCertificate.fromPEMFile(certFile) } catch {
+            throw Problem(field: "clientCertFile", "the redis clientCertFile \(certFile) cannot be read as a PEM certificate (\(error))")
+        }
+        guard let leaf = chain.first else { throw Problem(field: "clientCertFile", "the redis clientCertFile \(certFile) holds no PEM certificate") }
+        do { try requireOwnerOnly(keyFile, what: "clientKeyFile") } catch { throw Problem(field: "clientKeyFile", "\(error)") }
+        let key: NIOSSLPrivateKey
+        do { key = try NIOSSLPrivateKey(file: keyFile, format: .pem) } catch {
+            throw Problem(field: "clientKeyFile", "the redis clientKeyFile \(keyFile) cannot be read as a PEM private key (\(error))")
+        }
+        // BoringSSL refuses a context whose key is not the leaf certificate's.
+        var probe = TLSConfiguration.makeClientConfiguration()
+        probe.certificateChain = [.certificate(leaf)]
+        probe.privateKey = .privateKey(key)
+        guard (try? NIOSSLContext(configuration: probe)) != nil else {
+            throw Problem(field: "clientKeyFile", "the redis clientKeyFile \(keyFile) is not the key of the certificate in \(certFile)")
+        }
+        return ClientIdentity(chain: chain, key: key)
+    }
+
     /// The client context for a TLS endpoint: TLS 1.2 or newer, the server's certificate verified
-    /// against `caFile` (PEM) or the system's roots, and its name checked against `host`.
-    static func tlsContext(host: String, caFile: String?) throws -> NIOSSLContext {
+    /// against `caFile` (PEM) or the system's roots, its name checked against `host`, and the
+    /// tenant's certificate presented when the server asks for one.
+    static func tlsContext(host: String, caFile: String?, client: ClientIdentity? = nil) throws -> NIOSSLContext {
         guard !NameRules.isIPAddress(host) else {
             throw OnlineStoreError.accessDenied(
                 "a rediss:// endpoint must name the server by the DNS name in its certificate, not by the IP address \(host)")
@@ -58,6 +106,10 @@ struct RedisEndpoint: Sendable, CustomStringConvertible {
         configuration.minimumTLSVersion = .tlsv12
         configuration.certificateVerification = .fullVerification
         if let caFile { configuration.trustRoots = .certificates(try certificateAuthorities(caFile)) }
+        if let client {
+            configuration.certificateChain = client.chain.map { .certificate($0) }
+            configuration.privateKey = .privateKey(client.key)
+        }
         do {
             return try NIOSSLContext(configuration: configuration)
         } catch {
@@ -107,15 +159,20 @@ struct RedisEndpoint: Sendable, CustomStringConvertible {
         return .accessDenied("\(endpoint) refused the connection setup: \(message)")
     }
 
-    static func readPassword(_ path: String) throws -> String {
+    /// Throws unless `path` is a regular file that only its owner can read (a secret's mode).
+    static func requireOwnerOnly(_ path: String, what: String) throws {
         var info = stat()
         guard stat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else {
-            throw OnlineStoreError.accessDenied("the redis password file \(path) is missing or not a regular file")
+            throw OnlineStoreError.accessDenied("the redis \(what) \(path) is missing or not a regular file")
         }
         guard info.st_mode & 0o077 == 0 else {
             throw OnlineStoreError.accessDenied(
-                "the redis password file \(path) must be readable by its owner only (mode 0600); it is \(String(info.st_mode & 0o777, radix: 8))")
+                "the redis \(what) \(path) must be readable by its owner only (mode 0600); it is \(String(info.st_mode & 0o777, radix: 8))")
         }
+    }
+
+    static func readPassword(_ path: String) throws -> String {
+        try requireOwnerOnly(path, what: "password file")
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
             throw OnlineStoreError.accessDenied("the redis password file \(path) cannot be read")
         }
@@ -125,4 +182,16 @@ struct RedisEndpoint: Sendable, CustomStringConvertible {
         }
         return password
     }
+}
+
+/// A Redis client certificate or key that cannot be used, with the store config field to fix
+/// (`clientCertFile` or `clientKeyFile`).
+public struct RedisClientCertificateError: Error, CustomStringConvertible {
+    public let field: String
+    public let message: String
+    init(field: String, _ message: String) {
+        self.field = field
+        self.message = message
+    }
+    public var description: String { message }
 }

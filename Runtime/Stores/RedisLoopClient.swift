@@ -166,14 +166,21 @@ final class RedisLoopClient: @unchecked Sendable {
 
     /// A failure while connecting and logging in, said so that the operator knows what to change.
     /// A connection closed before the login was answered is most often a TLS server reached over
-    /// `redis://`, or the reverse.
+    /// `redis://`, or the reverse, or a server that verifies its clients reached without a certificate.
     static func setupFailure(_ error: any Error, endpoint: RedisEndpoint) -> any Error {
         switch error {
         case RedisConnection.Failure.tls(let message):
             return RedisConnection.Failure.connect(
                 "the TLS handshake with \(endpoint.host):\(endpoint.port) failed (\(message)); check the server's certificate against the store's caFile")
         case RedisConnection.Failure.io(let message):
-            let hint = endpoint.tls == nil ? "does the server expect TLS (rediss://)?" : "does the server speak TLS on this port (else use redis://)?"
+            // With TLS 1.3 a server that wants a client certificate says so only by closing.
+            let hint =
+                endpoint.tls == nil
+                ? "does the server expect TLS (rediss://)?"
+                : endpoint.presentsClientCertificate
+                    ? "does the server's CA sign the certificate in the store's clientCertFile?"
+                    : "does the server speak TLS on this port (else use redis://), and does it verify its clients "
+                        + "(then name the tenant's certificate in clientCertFile and clientKeyFile)?"
             return RedisConnection.Failure.connect("\(endpoint) closed the connection before the login was answered (\(message)); \(hint)")
         case is RedisConnection.Failure, is OnlineStoreError:
             return error

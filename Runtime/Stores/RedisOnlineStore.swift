@@ -68,6 +68,13 @@ public final class RedisOnlineStore: @unchecked Sendable {
     /// unreadable, or without a PEM certificate).
     public static func checkCAFile(_ path: String) throws { _ = try RedisEndpoint.certificateAuthorities(path) }
 
+    /// Throws, naming the rule, when the pair cannot serve as the tenant's client certificate (one
+    /// without the other, unreadable, not PEM, a key file others can read, or a key that does not
+    /// match the certificate).
+    public static func checkClientCertificate(certFile: String?, keyFile: String?) throws(RedisClientCertificateError) {
+        _ = try RedisEndpoint.clientIdentity(certFile: certFile, keyFile: keyFile)
+    }
+
     /// Runs `body` on a pooled connection; a connection that failed is dropped, not returned.
     ///
     /// An idle connection that the server closed meanwhile (a restart, its idle timeout, `CLIENT

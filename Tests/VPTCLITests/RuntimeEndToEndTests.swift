@@ -345,6 +345,36 @@ import VPTTestSupport
         #expect(checks.first { $0["id"] as? String == "serving.get-features" }?["status"] as? String == "ok")
     }
 
+    /// A Redis server that verifies its clients: provisioning refuses a client key others can read
+    /// (exit 65, naming the field, nothing created); with the key at 0600 the tenant provisions,
+    /// and its data plane serves through the server with the tenant's certificate.
+    @Test func aTenantOnARedisThatVerifiesClientsServesWithItsCertificate() throws {
+        let home = try fleetOfOneTenant("e2e-redis-mtls")
+        let redis = try LocalRedis.start(verifyClients: true)
+        defer { redis.stop() }
+        let spec = try redis.point(try String(contentsOfFile: examplePath("globex-us.yaml"), encoding: .utf8), at: "globex-us")
+        let client = redis.clientCertificate("globex-us")
+        #expect(spec.contains("clientCertFile: \(client.certFile)") && spec.contains("clientKeyFile: \(client.keyFile)"))
+        let file = home.appendingPathComponent("globex.yaml")
+        try spec.write(to: file, atomically: true, encoding: .utf8)
+        defer { _ = try? vpt(["tenant", "stop", "globex-us"], home: home) }
+
+        chmod(client.keyFile, 0o640)
+        let refused = try vpt(["provision", "tenant", "globex-us", "-f", file.path], home: home)
+        #expect(refused.status == 65)
+        #expect(refused.stderr.contains("customerAccount.onlineStore.clientKeyFile:"), "\(refused.stderr)")
+        #expect(refused.stderr.contains("must be readable by its owner only (mode 0600); it is 640"))
+        #expect(!FileManager.default.fileExists(atPath: home.appendingPathComponent("tenants/globex-us").path))
+
+        chmod(client.keyFile, 0o600)
+        let result = try vpt(["provision", "tenant", "globex-us", "-f", file.path], home: home)
+        #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+        #expect(result.stdout.contains("Smoke test: a feature read"))
+        #expect(try redis.admin(["--scan", "--pattern", "vpt:globex-us:*"]).contains("vpt:globex-us:vpt-health:probe_fv:"))
+        let config = try String(contentsOf: home.appendingPathComponent("tenants/globex-us/config/runtime.json"), encoding: .utf8)
+        #expect(config.contains("\"clientKeyFile\":\"\(client.keyFile)\""), "the runtime config names the key file, never its contents")
+    }
+
     /// The tenant's serving limit from its spec, per service account, over real processes: the burst
     /// passes, then 429 with `Retry-After`; the tenant admin raises one account's limit through the
     /// control plane and the data plane applies it within its snapshot refresh; removing it restores

@@ -80,6 +80,15 @@ import VPTTestSupport
         let files = try Self.render(try TenantSpecParser.parse(yaml: yaml))
         let runtime = try #require(files.first { $0.path == "kubernetes/runtime-config.yaml" }).contents
         #expect(runtime.contains(#""caFile":"/var/lib/vpt/tenants/globex-us/secrets/online-store-ca""#))
+        #expect(!runtime.contains("online-store-client"))
+        // A client certificate and key come from the same Secret, under keys of their own.
+        let mutual = try Self.render(try TenantSpecParser.parse(yaml: yaml.replacingOccurrences(
+            of: "caFile: /etc/vpt/globex-us/redis-ca.pem",
+            with: "caFile: /etc/vpt/globex-us/redis-ca.pem\n    clientCertFile: /etc/vpt/globex-us/client.pem\n    clientKeyFile: /etc/vpt/globex-us/client-key.pem")))
+        let mutualRuntime = try #require(mutual.first { $0.path == "kubernetes/runtime-config.yaml" }).contents
+        #expect(mutualRuntime.contains(#""clientCertFile":"/var/lib/vpt/tenants/globex-us/secrets/online-store-client-cert""#))
+        #expect(mutualRuntime.contains(#""clientKeyFile":"/var/lib/vpt/tenants/globex-us/secrets/online-store-client-key""#))
+        #expect(!mutualRuntime.contains("/etc/vpt/globex-us/client"))
         #expect(runtime.contains(#""location":"rediss://globex-us@cache.example.internal:6380/0""#))
         #expect(!runtime.contains("/etc/vpt/globex-us/redis-ca.pem"))
     }

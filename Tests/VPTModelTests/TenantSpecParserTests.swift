@@ -211,6 +211,36 @@ func issues(_ yaml: String, fleet: FleetContext = .empty) -> [SpecIssue] {
         #expect(other.first?.rule.contains("as redis://[USER@]HOST:PORT[/DB], or rediss:// for TLS") == true)
     }
 
+    /// A client certificate for a Redis server that verifies its clients: both files, absolute,
+    /// only over rediss://, only for a redis store.
+    @Test func redisClientCertificateNeedsItsKeyAndTLS() throws {
+        let base = try example("globex-us.yaml")
+        let password = "passwordFile: /etc/vpt/globex-us/redis.password"
+        let tls = base.replacingOccurrences(of: "redis://globex-us@127.0.0.1:6379", with: "rediss://globex-us@cache.example.internal:6380")
+        let pair = "\n    clientCertFile: /etc/vpt/globex-us/client.pem\n    clientKeyFile: /etc/vpt/globex-us/client-key.pem"
+        let both = tls.replacingOccurrences(of: password, with: password + pair)
+        #expect(issues(both).isEmpty)
+        let online = try TenantSpecParser.parse(yaml: both).customerAccount.onlineStore
+        #expect(online.clientCertFile == "/etc/vpt/globex-us/client.pem" && online.clientKeyFile == "/etc/vpt/globex-us/client-key.pem")
+
+        let certOnly = issues(tls.replacingOccurrences(of: password, with: password + "\n    clientCertFile: /etc/vpt/globex-us/client.pem"))
+        #expect(certOnly.map(\.path) == ["customerAccount.onlineStore.clientCertFile"])
+        #expect(certOnly.first?.rule == "needs onlineStore.clientKeyFile too: a client certificate goes with its key")
+        let keyOnly = issues(tls.replacingOccurrences(of: password, with: password + "\n    clientKeyFile: /etc/vpt/globex-us/client-key.pem"))
+        #expect(keyOnly.map(\.path) == ["customerAccount.onlineStore.clientKeyFile"])
+        let relative = issues(both.replacingOccurrences(of: "clientKeyFile: /etc/", with: "clientKeyFile: etc/"))
+        #expect(relative.map(\.path) == ["customerAccount.onlineStore.clientKeyFile"])
+        #expect(relative.first?.rule.contains("absolute path of the client certificate's private key") == true)
+        let plain = issues(base.replacingOccurrences(of: password, with: password + pair))
+        #expect(plain.map(\.path) == ["customerAccount.onlineStore.clientCertFile", "customerAccount.onlineStore.clientKeyFile"])
+        #expect(plain.allSatisfy { $0.rule == "is only used with a rediss:// (TLS) endpoint; remove it or use rediss://" })
+        let sqlite = issues(
+            try example("acme-eu.yaml").replacingOccurrences(
+                of: "customerAccount:\n", with: "customerAccount:\n  onlineStore: {kind: sqlite, region: eu-west-1, clientCertFile: /c.pem, clientKeyFile: /k.pem}\n"))
+        #expect(sqlite.filter { $0.rule == "is only used by a redis online store; remove it" }.map(\.path)
+            == ["customerAccount.onlineStore.clientCertFile", "customerAccount.onlineStore.clientKeyFile"])
+    }
+
     @Test func riftSettingsParseAreRangeCheckedAndDefaultInOlderState() throws {
         let base = try example("acme-eu.yaml")
         let tuned = try TenantSpecParser.parse(yaml: base + "\ndataPlane:\n  rift: {enabled: true, maxAttempts: 5, jobHistoryDays: 90}\n")

@@ -236,6 +236,46 @@ import VPTTestSupport
         #expect(![untrusted, unanswered].contains { $0.contains(password) })
     }
 
+    /// A server that verifies its clients (`tls-auth-clients yes`): the store presents the tenant's
+    /// client certificate and works as over plain TLS; without a certificate the server drops the
+    /// connection and the refusal says to name one; a key others can read, a key that is not the
+    /// certificate's, or one file without the other is refused before any connection, naming the field.
+    @Test func aServerThatVerifiesClientsGetsTheTenantsCertificate() async throws {
+        let redis = try LocalRedis.start(verifyClients: true)
+        defer { redis.stop() }
+        let t = try await provision(["mutual"], redis: redis)[0]
+        let client = redis.clientCertificate("mutual")
+        #expect(t.config.onlineStore.clientCertFile == client.certFile && t.config.onlineStore.clientKeyFile == client.keyFile)
+        func refusal(_ config: StoreConfig) -> String { self.refusal(config, as: t) }
+
+        let store = try open(t.config.onlineStore, as: t, write: true)
+        #expect(try store.write([record(1, amount: 2.5, event: 10, write: 1)]) == 1)
+        let served = try await store.readEncoded(workspace: "prod", featureView: "user_txn", entityKeys: [[.int64(1)]])
+        #expect(try served[0].map(StoredFeatures.init(encoded:))?.features.first?.value == .float64(2.5))
+
+        var anonymous = t.config.onlineStore
+        anonymous.clientCertFile = nil
+        anonymous.clientKeyFile = nil
+        let dropped = refusal(anonymous)
+        #expect(dropped.contains("clientCertFile"), "\(dropped)")
+        var keyOnly = t.config.onlineStore
+        keyOnly.clientCertFile = nil
+        #expect(refusal(keyOnly).contains("the redis clientCertFile and clientKeyFile go together"))
+        // Another key: the tenant's own data-plane client key from its TLS folder.
+        var otherKey = t.config.onlineStore
+        let foreign = temporaryDirectory().appendingPathComponent("other-key.pem")
+        try FileManager.default.copyItem(atPath: try #require(t.config.tls?.clientKeyFile), toPath: foreign.path)
+        chmod(foreign.path, 0o600)
+        otherKey.clientKeyFile = foreign.path
+        #expect(refusal(otherKey).contains("is not the key of the certificate in \(client.certFile)"))
+        chmod(client.keyFile, 0o644)
+        defer { chmod(client.keyFile, 0o600) }
+        let exposed = refusal(t.config.onlineStore)
+        #expect(exposed.contains("the redis clientKeyFile \(client.keyFile) must be readable by its owner only (mode 0600); it is 644"), "\(exposed)")
+        let key = try String(contentsOfFile: client.keyFile, encoding: .utf8)
+        #expect(![dropped, exposed].contains { $0.contains(key) })
+    }
+
     /// A server moving to a certificate from a new CA (docs/keys.md): a store opened with only the
     /// old CA cannot reach it; one opened again (as `keys rotate --credentials` does) with both CAs
     /// in the caFile reads on, with no gap for a caFile that held both before the move.

@@ -191,12 +191,15 @@ struct RenderContext {
         return "alias/vpt-\(tenant)"
     }
 
-    /// The tenant's runtime.json as the containers see it: the same document the local target
-    /// uses, with the container's paths and ports.
-    /// The key of the runtime-secrets Secret that holds the Redis ACL user's password.
+    /// The keys of the runtime-secrets Secret that hold the Redis ACL user's password, the Redis
+    /// server's CA certificates, and the tenant's Redis client certificate and key.
     static let onlineStorePasswordKey = "online-store-password"
     static let onlineStoreCAKey = "online-store-ca"
+    static let onlineStoreClientCertKey = "online-store-client-cert"
+    static let onlineStoreClientKeyKey = "online-store-client-key"
 
+    /// The tenant's runtime.json as the containers see it: the same document the local target
+    /// uses, with the container's paths and ports.
     static func containerRuntimeConfig(_ renderer: DeploymentConfigRenderer) throws -> String {
         var identity = renderer.graph.identity
         identity.controlPlanePort = String(controlPlanePort)
@@ -212,7 +215,9 @@ struct RenderContext {
         let text = try RuntimeConfigRenderer(
             graph: graph, cmkArn: renderer.cmkArn, secrets: renderer.secretHashes, auditLogFile: audit,
             onlineStorePasswordFile: secrets.appendingPathComponent(onlineStorePasswordKey).path,
-            onlineStoreCAFile: secrets.appendingPathComponent(onlineStoreCAKey).path
+            onlineStoreCAFile: secrets.appendingPathComponent(onlineStoreCAKey).path,
+            onlineStoreClientCertFile: secrets.appendingPathComponent(onlineStoreClientCertKey).path,
+            onlineStoreClientKeyFile: secrets.appendingPathComponent(onlineStoreClientKeyKey).path
         ).render()
         _ = try JSONDecoder().decode(RuntimeConfig.self, from: Data(text.utf8))
         return text.hasSuffix("\n") ? String(text.dropLast()) : text

@@ -1,6 +1,7 @@
 """The Rift runner's Redis sink against a real redis-server (infra/redis.sh): the key layout and
 upsert script of the Swift store, values readable through the shared codec, newest event wins."""
 
+import os
 import pathlib
 import re
 import shutil
@@ -166,3 +167,36 @@ def test_redis_sink_over_tls_checks_the_servers_certificate(tmp_path, tls_redis)
     unreadable.write_text("not a certificate\n")
     with pytest.raises(SinkError, match="caFile: .*not-a-ca.pem cannot be read as PEM"):
         RedisSink(url, "vpt:acme-eu:", password, str(unreadable))
+
+
+def test_redis_sink_presents_the_tenants_client_certificate_to_a_server_that_verifies_clients(tmp_path):
+    """A redis-server with `tls-auth-clients yes` (infra/redis.sh mtls): the sink writes with the
+    tenant's client certificate; without one the server drops the connection; a key file others can
+    read, or a certificate without its key, is refused before connecting."""
+    data = str(tmp_path / "redis-mtls")
+    port = start_redis(data, "mtls")
+    try:
+        password = str(tmp_path / "acme.password")
+        url = subprocess.run(["bash", SCRIPT, "user", str(port), data, "acme-eu", password],
+                             check=True, capture_output=True, text=True).stdout.strip()
+        ca, cert, key = str(pathlib.Path(data) / "tls/ca.pem"), password + ".client.pem", password + ".client-key.pem"
+        pq.write_table(pa.table({"user_id": [1], "amount": [10.0], "ts": pd.to_datetime(["2026-11-01T10:05Z"], utc=True)}),
+                       tmp_path / "raw.parquet")
+        spec = job(tmp_path, url, "2026-11-01T10:00:00Z", "2026-11-01T12:00:00Z")
+        spec["onlineStore"].update(caFile=ca, clientCertFile=cert, clientKeyFile=key)
+        assert run_window(spec)["online"] == 1
+        sink = RedisSink(url, "vpt:acme-eu:", password, ca, cert, key)
+        features, _, _ = decode_value(sink._call([b"GET", sink.key("prod", "user_spend", encode_entity_key([Value("int64", 1)]))]))
+        assert features == [("total", Value("float64", 10.0))]
+        sink.close()
+
+        with pytest.raises(SinkError, match="closed the connection before the login .*onlineStore.clientCertFile"):
+            RedisSink(url, "vpt:acme-eu:", password, ca)
+        with pytest.raises(SinkError, match="clientCertFile and clientKeyFile go together"):
+            RedisSink(url, "vpt:acme-eu:", password, ca, cert)
+        os.chmod(key, 0o640)
+        with pytest.raises(SinkError, match="clientKeyFile: .* must be readable by its owner only"):
+            RedisSink(url, "vpt:acme-eu:", password, ca, cert, key)
+    finally:
+        subprocess.run(["bash", SCRIPT, "stop", str(port)], check=False)
+

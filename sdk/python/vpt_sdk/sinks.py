@@ -78,9 +78,10 @@ def read_password_file(path: str) -> str:
     return password
 
 
-def tls_context(host: str, ca_file: str | None) -> ssl.SSLContext:
+def tls_context(host: str, ca_file: str | None, client_cert: str | None = None, client_key: str | None = None) -> ssl.SSLContext:
     """The client side of a rediss:// endpoint, as the data plane has it: TLS 1.2 or newer, the
-    server's certificate checked against ca_file (or the system's roots) and against the host name."""
+    server's certificate checked against ca_file (or the system's roots) and against the host name,
+    and the tenant's client certificate presented when the store names one."""
     if is_ip_address(host):
         raise SinkError(f"onlineStore.location: a rediss:// endpoint must name the server by the DNS name in its certificate, not by the IP address {host}")
     try:
@@ -88,6 +89,18 @@ def tls_context(host: str, ca_file: str | None) -> ssl.SSLContext:
     except (OSError, ssl.SSLError) as error:
         raise SinkError(f"onlineStore.caFile: {ca_file} cannot be read as PEM certificates ({error})") from None
     context.minimum_version = ssl.TLSVersion.TLSv1_2
+    if (client_cert is None) != (client_key is None):
+        raise SinkError("onlineStore.clientCertFile and clientKeyFile go together: name both or neither")
+    if client_cert and client_key:
+        mode = os.stat(client_key).st_mode if os.path.exists(client_key) else None
+        if mode is None:
+            raise SinkError(f"onlineStore.clientKeyFile: {client_key} is missing")
+        if mode & 0o077:
+            raise SinkError(f"onlineStore.clientKeyFile: {client_key} must be readable by its owner only (mode 0600); it is {mode & 0o777:o}")
+        try:
+            context.load_cert_chain(client_cert, client_key)
+        except (OSError, ssl.SSLError) as error:
+            raise SinkError(f"onlineStore.clientCertFile: {client_cert} with its key {client_key} cannot be used ({error})") from None
     return context
 
 
@@ -102,16 +115,18 @@ def is_ip_address(host: str) -> bool:
 class RedisSink:
     """A minimal RESP client: AUTH, SELECT, SCRIPT LOAD and pipelined EVALSHA, over TLS for rediss://."""
 
-    def __init__(self, url: str, namespace: str, password_file: str | None = None, ca_file: str | None = None):
+    def __init__(self, url: str, namespace: str, password_file: str | None = None, ca_file: str | None = None,
+                 client_cert: str | None = None, client_key: str | None = None):
         parsed = urlparse(url)
         if parsed.scheme not in ("redis", "rediss") or not parsed.hostname or not parsed.port:
             raise SinkError("onlineStore.location: the redis endpoint must be redis://[USER@]HOST:PORT[/DB] or rediss://[USER@]HOST:PORT[/DB]")
         if parsed.password is not None:
             raise SinkError("onlineStore.location: the redis endpoint must not carry a password; name a passwordFile")
-        if ca_file and parsed.scheme != "rediss":
-            raise SinkError("onlineStore.caFile: is only used with a rediss:// (TLS) endpoint")
+        named = [field for field, value in (("caFile", ca_file), ("clientCertFile", client_cert), ("clientKeyFile", client_key)) if value]
+        if named and parsed.scheme != "rediss":
+            raise SinkError(f"onlineStore.{' and '.join(named)}: {'is' if len(named) == 1 else 'are'} only used with a rediss:// (TLS) endpoint")
         self.namespace = namespace.encode()
-        context = tls_context(parsed.hostname, ca_file) if parsed.scheme == "rediss" else None
+        context = tls_context(parsed.hostname, ca_file, client_cert, client_key) if parsed.scheme == "rediss" else None
         try:
             raw = socket.create_connection((parsed.hostname, parsed.port), timeout=30)
         except OSError as error:
@@ -121,7 +136,8 @@ class RedisSink:
         except (OSError, ssl.SSLError) as error:
             raw.close()
             raise SinkError(f"the TLS handshake with {parsed.hostname}:{parsed.port} failed ({error}); "
-                            "check the server's certificate against onlineStore.caFile") from None
+                            "check the server's certificate against onlineStore.caFile, and whether the server "
+                            "wants a client certificate (onlineStore.clientCertFile)") from None
         self.reader = self.socket.makefile("rb")
         login = [[b"SELECT", (parsed.path.strip("/") or "0").encode()]]
         if password_file:
@@ -133,7 +149,14 @@ class RedisSink:
         except SinkError as error:
             if not str(error).startswith("redis connection failed"):
                 raise
-            hint = "does the server expect TLS (rediss://)?" if context is None else "does the server speak TLS on this port (else redis://)?"
+            if context is None:
+                hint = "does the server expect TLS (rediss://)?"
+            elif client_cert is None:
+                # With TLS 1.3 a server that wants a client certificate says so only by closing.
+                hint = ("does the server speak TLS on this port (else redis://), and does it verify its clients "
+                        "(then name the tenant's certificate in onlineStore.clientCertFile and clientKeyFile)?")
+            else:
+                hint = "does the server's CA sign the certificate in onlineStore.clientCertFile?"
             raise SinkError(f"{parsed.hostname}:{parsed.port} closed the connection before the login was answered ({error}); {hint}") from None
         self.sha = self._call([b"SCRIPT", b"LOAD", REDIS_UPSERT_SCRIPT.encode()]).decode()
 
@@ -206,5 +229,6 @@ def open_sink(store: dict):
     if store["kind"] == "sqlite":
         return SQLiteSink(store["location"])
     if store["kind"] == "redis":
-        return RedisSink(store["location"], store.get("namespace") or "", store.get("passwordFile"), store.get("caFile"))
+        return RedisSink(store["location"], store.get("namespace") or "", store.get("passwordFile"), store.get("caFile"),
+                         store.get("clientCertFile"), store.get("clientKeyFile"))
     raise SinkError(f"onlineStore.kind: '{store['kind']}' must be sqlite or redis")
