@@ -242,7 +242,10 @@ let package = Package(
         ),
         .testTarget(
             name: "VPTCLITests",
-            dependencies: ["VPTTestSupport", "VPTCLI", "vpt", "vpt-runtime", "VPTEngine", "VPTState", "VPTLocalCloud", "VPTMetadata", "VPTContract", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [
+                "VPTTestSupport", "VPTCLI", "vpt", "vpt-runtime", "VPTEngine", "VPTState", "VPTLocalCloud", "VPTMetadata", "VPTContract", "VPTRuntime",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
             path: "Tests/VPTCLITests",
             swiftSettings: swiftSettings
         ),

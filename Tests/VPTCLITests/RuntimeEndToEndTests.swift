@@ -1,6 +1,8 @@
 import Foundation
 import Testing
+import VPTContract
 import VPTEngine
+import VPTRuntime
 import VPTTestSupport
 
 #if canImport(Glibc)
@@ -373,6 +375,21 @@ import VPTTestSupport
         #expect(try redis.admin(["--scan", "--pattern", "vpt:globex-us:*"]).contains("vpt:globex-us:vpt-health:probe_fv:"))
         let config = try String(contentsOf: home.appendingPathComponent("tenants/globex-us/config/runtime.json"), encoding: .utf8)
         #expect(config.contains("\"clientKeyFile\":\"\(client.keyFile)\""), "the runtime config names the key file, never its contents")
+        // The batch runner's job carries the certificate too (the runner presents it: sdk/python tests).
+        let runtime = try JSONDecoder().decode(RuntimeConfig.self, from: Data(config.utf8))
+        let request = RiftJobRequest(
+            jobId: "mtls", attempt: 1, workspace: "prod",
+            view: BatchFeatureViewDefinition(
+                name: "spend", entities: ["user"], source: "orders", sql: "SELECT * FROM source", timestampField: "ts",
+                features: [TypedField(name: "total", type: .float64)], ttlSeconds: 86_400, batchSchedule: "1h", featureStartTime: "2026-11-01T00:00:00Z"),
+            joinKeys: [TypedField(name: "user_id", type: .int64)],
+            source: BatchSourceDefinition(
+                name: "orders", path: "raw/orders", format: "parquet", schema: [TypedField(name: "user_id", type: .int64)], timestampField: "ts"),
+            windowStart: Date(timeIntervalSince1970: 1_795_000_000), windowEnd: Date(timeIntervalSince1970: 1_795_003_600), scheduleSeconds: 3600,
+            featureStartTime: Date(timeIntervalSince1970: 1_790_000_000))
+        let job = try RiftJobBuilder.build(request, config: runtime)
+        #expect(job.onlineStore.clientCertFile == client.certFile && job.onlineStore.clientKeyFile == client.keyFile)
+        #expect(job.onlineStore.caFile == redis.caFile)
     }
 
     /// The tenant's serving limit from its spec, per service account, over real processes: the burst

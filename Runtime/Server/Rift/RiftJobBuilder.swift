@@ -16,6 +16,9 @@ public struct RiftRunnerJob: Codable, Sendable, Equatable {
         public var passwordFile: String? = nil
         /// Redis over TLS: the CA certificates to check the server's certificate against.
         public var caFile: String? = nil
+        /// Redis over TLS to a server that verifies its clients: the tenant's certificate and key.
+        public var clientCertFile: String? = nil
+        public var clientKeyFile: String? = nil
     }
     public struct Source: Codable, Sendable, Equatable {
         public var name: String
@@ -124,7 +127,7 @@ public enum RiftJobBuilder {
             offlineStore: .init(kind: offline.kind, location: offline.location, region: offline.region),
             onlineStore: .init(
                 kind: online.kind, location: online.location, region: online.region, namespace: online.namespace, passwordFile: online.passwordFile,
-                caFile: online.caFile),
+                caFile: online.caFile, clientCertFile: online.clientCertFile, clientKeyFile: online.clientKeyFile),
             window: .init(start: iso.string(from: request.windowStart), end: iso.string(from: request.windowEnd)),
             schedule: .init(seconds: request.scheduleSeconds, anchor: iso.string(from: request.featureStartTime)),
             tempDirectory: root.appendingPathComponent(".rift-tmp/\(request.jobId)").path, memoryLimit: memoryLimit,
