@@ -9,15 +9,21 @@ import VPTRuntime
 
 /// A no-op feature server for the serving benchmark: it decodes the get-features request as ours does
 /// and returns a fixed 50-feature body, so the HTTP layer's own cost is measured in the same run.
-/// `vpt-noop-server PORT [CERT KEY] [--hummingbird]`: with a certificate it serves HTTPS, as the
-/// tenant's feature server does, so both pay for TLS. By default it runs on the data plane's own
-/// server (`DataPlaneHTTPServer`), the framework the feature server uses; `--hummingbird` serves the
-/// same handler with Hummingbird (the control plane's framework), to show what that layer costs.
-/// Like the tenant's data plane, it runs Swift concurrency on NIO's event loops.
+/// `vpt-noop-server PORT [CERT KEY] [--hummingbird] [--event-loops N]`: with a certificate it serves
+/// HTTPS, as the tenant's feature server does, so both pay for TLS. By default it runs on the data
+/// plane's own server (`DataPlaneHTTPServer`), the framework the feature server uses; `--hummingbird`
+/// serves the same handler with Hummingbird (the control plane's framework), to show what that layer
+/// costs. Like the tenant's data plane, it runs Swift concurrency on NIO's event loops: one per core,
+/// or N, as a tenant's `dataPlane.eventLoops` sets them.
 @main
 enum NoopEntry {
     static func main() {
         RuntimeLogHandler.bootstrap()  // the data plane's logging configuration, too
+        if let flag = CommandLine.arguments.firstIndex(of: "--event-loops"), flag + 1 < CommandLine.arguments.count,
+            let loops = Int(CommandLine.arguments[flag + 1]), loops > 0
+        {
+            NIOSingletons.groupLoopCountSuggestion = loops  // before anything touches NIO's shared group
+        }
         NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
         Task {
             do {
@@ -35,7 +41,8 @@ enum NoopEntry {
 enum NoopServer {
     static func run() async throws {
         let hummingbird = CommandLine.arguments.contains("--hummingbird")
-        let arguments = Array(CommandLine.arguments.dropFirst().filter { $0 != "--hummingbird" })
+        var arguments = Array(CommandLine.arguments.dropFirst().filter { $0 != "--hummingbird" })
+        if let flag = arguments.firstIndex(of: "--event-loops") { arguments.removeSubrange(flag..<min(flag + 2, arguments.count)) }
         let port = Int(arguments.first ?? "") ?? 8099
         let features = (0..<50).map { Double($0) + 0.5 }
         let body: [String: Any] = [

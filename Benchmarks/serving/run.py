@@ -374,11 +374,17 @@ def main():
             return
         noop_port = redis_port + 1000
         hummingbird_port = redis_port + 1003
+        noop_loops_port = redis_port + 1004
         # The no-op handlers serve HTTPS with the sqlite tenant's certificate: all pay for TLS. The
         # first runs on the data plane's own HTTP server (the ratio's reference: the same
         # framework); the second on Hummingbird, which the data plane used before, for context.
+        # With --event-loops a third runs on the data plane's server with that many loops, the
+        # reference for the tenants that serve on them (same framework, same configuration).
         tls = pathlib.Path(home) / "tenants/bench-sqlite/tls"
-        for port, extra in ((noop_port, []), (hummingbird_port, ["--hummingbird"])):
+        servers = [(noop_port, []), (hummingbird_port, ["--hummingbird"])]
+        if args.event_loops:
+            servers.append((noop_loops_port, ["--event-loops", str(args.event_loops)]))
+        for port, extra in servers:
             processes.append(subprocess.Popen([str(pathlib.Path(args.bin) / "vpt-noop-server"), str(port),
                                                str(tls / "data-plane.pem"), str(tls / "data-plane-key.pem"), *extra]))
             wait_http(f"https://127.0.0.1:{port}/", ca=str(tls / "ca.pem"))
@@ -402,6 +408,10 @@ def main():
                 results["noop"] = Target("noop-handler", f"https://127.0.0.1:{noop_port}/api/v1/feature-service/get-features", body, {})
                 targets.append(results["noop"])
                 targets.append(Target("noop-handler framework=hummingbird", f"https://127.0.0.1:{hummingbird_port}/api/v1/feature-service/get-features", body, {}))
+                if args.event_loops:
+                    results["noop-loops"] = Target(f"noop-handler event_loops={args.event_loops}",
+                                                   f"https://127.0.0.1:{noop_loops_port}/api/v1/feature-service/get-features", body, {})
+                    targets.append(results["noop-loops"])
         measure_all(targets, args, workdir)
         # The framework's own tail at the rates our half loads ran at: the floor under our p99.
         for store in ("sqlite", "redis"):
@@ -425,8 +435,11 @@ def main():
             store, ours = tenants[key]["store"], results[("vpt", key, False)]
             loops = f" event_loops={tenants[key]['loops']}" if tenants[key]["loops"] else ""
             versus_feast = "" if args.skip_feast else f"vpt_cache_off_over_feast={ours.saturation / results[('feast', store)].saturation:.1f}x "
+            # A tenant on N loops is also set against the no-op handler on N loops.
+            same_loops = (f"vpt_cache_off_over_noop_same_loops={ours.saturation / results['noop-loops'].saturation:.2f} "
+                          if tenants[key]["loops"] else "")
             print(f"ratio store={store}{loops} {versus_feast}"
-                  f"vpt_cache_off_over_noop={ours.saturation / results['noop'].saturation:.2f} "
+                  f"vpt_cache_off_over_noop={ours.saturation / results['noop'].saturation:.2f} {same_loops}"
                   f"p99_at_half_load_ms={ours.p99:.3f}", flush=True)
     finally:
         for process in processes:

@@ -375,6 +375,13 @@ import VPTTestSupport
         #expect(try redis.admin(["--scan", "--pattern", "vpt:globex-us:*"]).contains("vpt:globex-us:vpt-health:probe_fv:"))
         let config = try String(contentsOf: home.appendingPathComponent("tenants/globex-us/config/runtime.json"), encoding: .utf8)
         #expect(config.contains("\"clientKeyFile\":\"\(client.keyFile)\""), "the runtime config names the key file, never its contents")
+        // Health reads both certificates' lifetimes (infra/redis.sh issues them for 30 days).
+        let health = try vpt(["health", "globex-us", "--output", "json"], home: home)
+        let json = try JSONSerialization.jsonObject(with: Data(health.stdout.utf8)) as? [String: Any]
+        let checks = ((json?["tenants"] as? [[String: Any]])?.first?["checks"] as? [[String: Any]]) ?? []
+        let online = checks.first { $0["id"] as? String == "store.online" }
+        #expect(online?["status"] as? String == "ok", "\(online ?? [:])")
+        #expect((online?["observed"] as? String)?.contains("; the tenant's client certificate is valid for 30 more days") == true, "\(online ?? [:])")
         // The batch runner's job carries the certificate too (the runner presents it: sdk/python tests).
         let runtime = try JSONDecoder().decode(RuntimeConfig.self, from: Data(config.utf8))
         let request = RiftJobRequest(

@@ -17,6 +17,10 @@ import Testing
         let verdict = StoreChecks.certificateVerdict(observed: observed, expiry: now.addingTimeInterval(30 * 86_400), now: now)
         #expect(verdict.status == .ok)
         #expect(verdict.observed == observed + " over TLS; the server's certificate is valid for 30 more days")
+        let mutual = StoreChecks.certificateVerdict(
+            observed: observed, expiry: now.addingTimeInterval(30 * 86_400), clientExpiry: now.addingTimeInterval(90 * 86_400), now: now)
+        #expect(mutual.status == .ok)
+        #expect(mutual.observed.hasSuffix("the server's certificate is valid for 30 more days; the tenant's client certificate is valid for 90 more days"))
     }
 
     @Test func aCertificateExpiringWithinTwoWeeksWarnsAndSaysWhoRenewsIt() {
@@ -28,5 +32,17 @@ import Testing
         #expect(edge.status == .warn)
         let expired = StoreChecks.certificateVerdict(observed: observed, expiry: now.addingTimeInterval(-60), now: now)
         #expect(expired.status == .warn && expired.observed.hasSuffix("the server's certificate has expired"))
+    }
+
+    /// A client certificate close to its end warns on its own, with its own remedy.
+    @Test func anExpiringClientCertificateWarnsAndSaysWhatToRenew() {
+        let verdict = StoreChecks.certificateVerdict(
+            observed: observed, expiry: now.addingTimeInterval(30 * 86_400), clientExpiry: now.addingTimeInterval(2 * 86_400), now: now)
+        #expect(verdict.status == .warn)
+        #expect(verdict.observed.hasSuffix("the server's certificate is valid for 30 more days; the tenant's client certificate expires in 2.0 days"))
+        #expect(verdict.remedy.contains("issue the tenant a new client certificate and key") && !verdict.remedy.contains("server's certificate"))
+        let both = StoreChecks.certificateVerdict(observed: observed, expiry: now.addingTimeInterval(-1), clientExpiry: now.addingTimeInterval(-1), now: now)
+        #expect(both.observed.hasSuffix("the server's certificate has expired; the tenant's client certificate has expired"))
+        #expect(both.remedy.contains("server's certificate") && both.remedy.contains("client certificate"))
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 import VPTContract
 import VPTLocalCloud
 import VPTOnlineStore
+import X509
 
 /// The tenant's online store, opened the way its data plane opens it, and the disk its stores use.
 enum StoreChecks {
@@ -65,7 +66,7 @@ enum StoreChecks {
             let (rows, expiry) = try sampleAndCertificate(config, limit: 1)
             let ms = String(format: "%.1f", Date().timeIntervalSince(began) * 1000)
             let observed = "\(config.onlineStore.kind) store in \(config.onlineStore.region) opened and read (\(rows.count) sampled) in \(ms) ms"
-            return certificateVerdict(observed: observed, expiry: expiry, now: Date())
+            return certificateVerdict(observed: observed, expiry: expiry, clientExpiry: try clientCertificateExpiry(config.onlineStore), now: Date())
         } catch let problem as StoreProblem where !probe.runtimeEnabled {
             return Verdict(status: .unknown, observed: "\(problem): the data plane creates it when it first starts, and this fleet's runtime is off",
                            remedy: "nothing to do on a configuration-only fleet")
@@ -78,19 +79,45 @@ enum StoreChecks {
         }
     }
 
-    /// A store reached over TLS warns before its server's certificate expires: after that, every
-    /// new connection fails and the tenant stops serving. The certificate is the customer's to renew.
-    static func certificateVerdict(observed: String, expiry: Date?, now: Date) -> Verdict {
+    /// A store reached over TLS warns before its server's certificate, or the tenant's client
+    /// certificate, expires: after that, every new connection fails and the tenant stops serving.
+    /// Both are the customer's to renew.
+    static func certificateVerdict(observed: String, expiry: Date?, clientExpiry: Date? = nil, now: Date) -> Verdict {
         guard let expiry else { return .ok(observed) }
-        let days = expiry.timeIntervalSince(now) / 86_400
-        guard days < KeyChecks.expiryWarnDays else {
-            return .ok(observed + String(format: " over TLS; the server's certificate is valid for %.0f more days", days))
+        var text = observed + " over TLS"
+        var remedies: [String] = []
+        for (whose, date, remedy) in [
+            ("the server's certificate", Optional(expiry), "have the customer renew the Redis server's certificate (under a CA the store's caFile holds) before it expires"),
+            ("the tenant's client certificate", clientExpiry, "have the customer issue the tenant a new client certificate and key (the files clientCertFile and clientKeyFile name) before it expires"),
+        ] {
+            guard let date else { continue }
+            let days = date.timeIntervalSince(now) / 86_400
+            if days >= KeyChecks.expiryWarnDays {
+                text += String(format: "; \(whose) is valid for %.0f more days", days)
+            } else {
+                text += days <= 0 ? "; \(whose) has expired" : String(format: "; \(whose) expires in %.1f days", days)
+                remedies.append(remedy)
+            }
         }
-        return Verdict(
-            status: .warn,
-            observed: observed + (days <= 0 ? " over TLS; the server's certificate has expired"
-                : String(format: " over TLS; the server's certificate expires in %.1f days", days)),
-            remedy: "have the customer renew the Redis server's certificate (under a CA the store's caFile holds) before it expires")
+        return remedies.isEmpty ? .ok(text) : Verdict(status: .warn, observed: text, remedy: remedies.joined(separator: "; "))
+    }
+
+    /// When the tenant's Redis client certificate (the leaf in `clientCertFile`) stops being valid;
+    /// nil when the store names none.
+    static func clientCertificateExpiry(_ store: StoreConfig) throws -> Date? {
+        guard let file = store.clientCertFile else { return nil }
+        let text = try String(contentsOfFile: file, encoding: .utf8)
+        guard let end = text.range(of: "-----END CERTIFICATE-----") else { throw CertificateFileProblem.noCertificate(file) }
+        return try Certificate(pemEncoded: String(text[..<end.upperBound])).notValidAfter
+    }
+
+    enum CertificateFileProblem: Error, CustomStringConvertible {
+        case noCertificate(String)
+        var description: String {
+            switch self {
+            case .noCertificate(let file): "the client certificate file \(file) holds no PEM certificate"
+            }
+        }
     }
 
     static let freeWarn = 0.10
