@@ -79,7 +79,7 @@ struct RedisEndpoint: Sendable, CustomStringConvertible {
             throw Problem(field: "clientCertFile", "the redis clientCertFile \(certFile) cannot be read as a PEM certificate (\(error))")
         }
         guard let leaf = chain.first else { throw Problem(field: "clientCertFile", "the redis clientCertFile \(certFile) holds no PEM certificate") }
-        do { try requireOwnerOnly(keyFile, what: "clientKeyFile") } catch { throw Problem(field: "clientKeyFile", "\(error)") }
+        if let problem = ownerOnlyProblem(keyFile, what: "clientKeyFile") { throw Problem(field: "clientKeyFile", problem) }
         let key: NIOSSLPrivateKey
         do { key = try NIOSSLPrivateKey(file: keyFile, format: .pem) } catch {
             throw Problem(field: "clientKeyFile", "the redis clientKeyFile \(keyFile) cannot be read as a PEM private key (\(error))")
@@ -159,20 +159,20 @@ struct RedisEndpoint: Sendable, CustomStringConvertible {
         return .accessDenied("\(endpoint) refused the connection setup: \(message)")
     }
 
-    /// Throws unless `path` is a regular file that only its owner can read (a secret's mode).
-    static func requireOwnerOnly(_ path: String, what: String) throws {
+    /// Why `path` cannot hold a secret, or nil when it is a regular file only its owner can read.
+    static func ownerOnlyProblem(_ path: String, what: String) -> String? {
         var info = stat()
         guard stat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else {
-            throw OnlineStoreError.accessDenied("the redis \(what) \(path) is missing or not a regular file")
+            return "the redis \(what) \(path) is missing or not a regular file"
         }
         guard info.st_mode & 0o077 == 0 else {
-            throw OnlineStoreError.accessDenied(
-                "the redis \(what) \(path) must be readable by its owner only (mode 0600); it is \(String(info.st_mode & 0o777, radix: 8))")
+            return "the redis \(what) \(path) must be readable by its owner only (mode 0600); it is \(String(info.st_mode & 0o777, radix: 8))"
         }
+        return nil
     }
 
     static func readPassword(_ path: String) throws -> String {
-        try requireOwnerOnly(path, what: "password file")
+        if let problem = ownerOnlyProblem(path, what: "password file") { throw OnlineStoreError.accessDenied(problem) }
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
             throw OnlineStoreError.accessDenied("the redis password file \(path) cannot be read")
         }

@@ -365,7 +365,7 @@ import VPTTestSupport
         let refused = try vpt(["provision", "tenant", "globex-us", "-f", file.path], home: home)
         #expect(refused.status == 65)
         #expect(refused.stderr.contains("customerAccount.onlineStore.clientKeyFile:"), "\(refused.stderr)")
-        #expect(refused.stderr.contains("must be readable by its owner only (mode 0600); it is 640"))
+        #expect(refused.stderr.contains("customerAccount.onlineStore.clientKeyFile: the redis clientKeyFile \(client.keyFile) must be readable by its owner only (mode 0600); it is 640"), "\(refused.stderr)")
         #expect(!FileManager.default.fileExists(atPath: home.appendingPathComponent("tenants/globex-us").path))
 
         chmod(client.keyFile, 0o600)

@@ -271,7 +271,7 @@ import VPTTestSupport
         chmod(client.keyFile, 0o644)
         defer { chmod(client.keyFile, 0o600) }
         let exposed = refusal(t.config.onlineStore)
-        #expect(exposed.contains("the redis clientKeyFile \(client.keyFile) must be readable by its owner only (mode 0600); it is 644"), "\(exposed)")
+        #expect(exposed == "the online store cannot be opened: the redis clientKeyFile \(client.keyFile) must be readable by its owner only (mode 0600); it is 644")
         let key = try String(contentsOfFile: client.keyFile, encoding: .utf8)
         #expect(![dropped, exposed].contains { $0.contains(key) })
     }
