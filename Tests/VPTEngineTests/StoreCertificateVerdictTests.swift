@@ -41,6 +41,7 @@ import Testing
         #expect(verdict.status == .warn)
         #expect(verdict.observed.hasSuffix("the server's certificate is valid for 30 more days; the tenant's client certificate expires in 2.0 days"))
         #expect(verdict.remedy.contains("issue the tenant a new client certificate and key") && !verdict.remedy.contains("server's certificate"))
+        #expect(verdict.remedy.contains("`vpt keys rotate TENANT --credentials`"))
         let both = StoreChecks.certificateVerdict(observed: observed, expiry: now.addingTimeInterval(-1), clientExpiry: now.addingTimeInterval(-1), now: now)
         #expect(both.observed.hasSuffix("the server's certificate has expired; the tenant's client certificate has expired"))
         #expect(both.remedy.contains("server's certificate") && both.remedy.contains("client certificate"))

@@ -274,6 +274,21 @@ import VPTTestSupport
         #expect(exposed == "the online store cannot be opened: the redis clientKeyFile \(client.keyFile) must be readable by its owner only (mode 0600); it is 644")
         let key = try String(contentsOfFile: client.keyFile, encoding: .utf8)
         #expect(![dropped, exposed].contains { $0.contains(key) })
+        chmod(client.keyFile, 0o600)
+
+        // A store opened again reads the files as they are now (what `keys rotate --credentials`
+        // does after the customer renews them); one already open keeps the identity it loaded.
+        // Shown with a pair from a CA the server does not trust, written over the tenant's files.
+        let stranger = temporaryDirectory()
+        _ = try commandOutput([
+            "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1", "-subj", "/CN=stranger",
+            "-keyout", stranger.appendingPathComponent("key.pem").path, "-out", stranger.appendingPathComponent("cert.pem").path,
+        ])
+        try Data(contentsOf: stranger.appendingPathComponent("cert.pem")).write(to: URL(fileURLWithPath: client.certFile))
+        try Data(contentsOf: stranger.appendingPathComponent("key.pem")).write(to: URL(fileURLWithPath: client.keyFile))
+        let reopened = refusal(t.config.onlineStore)
+        #expect(reopened.contains("closed the connection before the login was answered"), "\(reopened)")
+        #expect(try store.write([record(2, amount: 1, event: 10, write: 1)]) == 1)
     }
 
     /// A server moving to a certificate from a new CA (docs/keys.md): a store opened with only the

@@ -88,7 +88,7 @@ enum StoreChecks {
         var remedies: [String] = []
         for (whose, date, remedy) in [
             ("the server's certificate", Optional(expiry), "have the customer renew the Redis server's certificate (under a CA the store's caFile holds) before it expires"),
-            ("the tenant's client certificate", clientExpiry, "have the customer issue the tenant a new client certificate and key (the files clientCertFile and clientKeyFile name) before it expires"),
+            ("the tenant's client certificate", clientExpiry, "have the customer issue the tenant a new client certificate and key before it expires, written over the files clientCertFile and clientKeyFile name; then `vpt keys rotate TENANT --credentials` makes the data plane present them"),
         ] {
             guard let date else { continue }
             let days = date.timeIntervalSince(now) / 86_400
