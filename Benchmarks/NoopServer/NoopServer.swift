@@ -19,15 +19,12 @@ import VPTRuntime
 enum NoopEntry {
     static func main() {
         RuntimeLogHandler.bootstrap()  // the data plane's logging configuration, too
-        if let flag = CommandLine.arguments.firstIndex(of: "--event-loops"), flag + 1 < CommandLine.arguments.count,
-            let loops = Int(CommandLine.arguments[flag + 1]), loops > 0
-        {
-            NIOSingletons.groupLoopCountSuggestion = loops  // before anything touches NIO's shared group
-        }
+        let (loops, arguments) = NoopServer.eventLoops(in: Array(CommandLine.arguments.dropFirst()))
+        if let loops { NIOSingletons.groupLoopCountSuggestion = loops }  // before anything touches NIO's shared group
         NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
         Task {
             do {
-                try await NoopServer.run()
+                try await NoopServer.run(arguments)
             } catch {
                 FileHandle.standardError.write(Data("vpt-noop-server: \(error)\n".utf8))
                 exit(1)
@@ -39,10 +36,18 @@ enum NoopEntry {
 }
 
 enum NoopServer {
-    static func run() async throws {
-        let hummingbird = CommandLine.arguments.contains("--hummingbird")
-        var arguments = Array(CommandLine.arguments.dropFirst().filter { $0 != "--hummingbird" })
-        if let flag = arguments.firstIndex(of: "--event-loops") { arguments.removeSubrange(flag..<min(flag + 2, arguments.count)) }
+    /// `--event-loops N` taken out of `arguments`: N (if given and positive) and the rest.
+    static func eventLoops(in arguments: [String]) -> (Int?, [String]) {
+        guard let flag = arguments.firstIndex(of: "--event-loops") else { return (nil, arguments) }
+        var rest = arguments
+        rest.removeSubrange(flag..<min(flag + 2, arguments.count))
+        let loops = flag + 1 < arguments.count ? Int(arguments[flag + 1]).flatMap { $0 > 0 ? $0 : nil } : nil
+        return (loops, rest)
+    }
+
+    static func run(_ all: [String]) async throws {
+        let hummingbird = all.contains("--hummingbird")
+        let arguments = all.filter { $0 != "--hummingbird" }
         let port = Int(arguments.first ?? "") ?? 8099
         let features = (0..<50).map { Double($0) + 0.5 }
         let body: [String: Any] = [

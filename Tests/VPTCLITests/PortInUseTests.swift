@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import VPTEngine
+import VPTLocalCloud
 import VPTTestSupport
 
 #if canImport(Glibc)
@@ -16,13 +17,7 @@ import VPTTestSupport
         let fd: Int32
         init(port: Int) throws {
             fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_port = in_port_t(UInt16(port).bigEndian)
-            address.sin_addr.s_addr = inet_addr("127.0.0.1")
-            let bound = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-            }
+            let bound = LoopbackPort.withAddress(port) { bind(fd, $0, $1) }
             try #require(bound == 0 && listen(fd, 1) == 0, "could not hold port \(port)")
         }
         deinit { close(fd) }

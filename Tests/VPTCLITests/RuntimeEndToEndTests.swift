@@ -275,10 +275,7 @@ import VPTTestSupport
         // `vpt health` logs in as the tenant's user; a wrong password in the file is a failed check
         // that names the fix and not the password.
         func check(_ id: String) throws -> (status: String, observed: String) {
-            let result = try vpt(["health", "globex-us", "--output", "json"], home: home)
-            let json = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
-            let tenant = (json?["tenants"] as? [[String: Any]])?.first
-            let check = (tenant?["checks"] as? [[String: Any]])?.first { $0["id"] as? String == id }
+            let check = try healthChecks("globex-us", home: home)[id]
             return (check?["status"] as? String ?? "missing", check?["observed"] as? String ?? "")
         }
         let healthy = try check("store.online")
@@ -338,13 +335,11 @@ import VPTTestSupport
         #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
         #expect(result.stdout.contains("Smoke test: a feature read"))
         #expect(try redis.admin(["--scan", "--pattern", "vpt:globex-us:*"]).contains("vpt:globex-us:vpt-health:probe_fv:"))
-        let health = try vpt(["health", "globex-us", "--output", "json"], home: home)
-        let json = try JSONSerialization.jsonObject(with: Data(health.stdout.utf8)) as? [String: Any]
-        let checks = ((json?["tenants"] as? [[String: Any]])?.first?["checks"] as? [[String: Any]]) ?? []
-        let online = checks.first { $0["id"] as? String == "store.online" }
+        let checks = try healthChecks("globex-us", home: home)
+        let online = checks["store.online"]
         #expect(online?["status"] as? String == "ok", "\(online ?? [:])")
         #expect((online?["observed"] as? String)?.contains("over TLS; the server's certificate is valid for") == true, "\(online ?? [:])")
-        #expect(checks.first { $0["id"] as? String == "serving.get-features" }?["status"] as? String == "ok")
+        #expect(checks["serving.get-features"]?["status"] as? String == "ok")
     }
 
     /// A Redis server that verifies its clients: provisioning refuses a client key others can read
@@ -376,10 +371,7 @@ import VPTTestSupport
         let config = try String(contentsOf: home.appendingPathComponent("tenants/globex-us/config/runtime.json"), encoding: .utf8)
         #expect(config.contains("\"clientKeyFile\":\"\(client.keyFile)\""), "the runtime config names the key file, never its contents")
         // Health reads both certificates' lifetimes (infra/redis.sh issues them for 30 days).
-        let health = try vpt(["health", "globex-us", "--output", "json"], home: home)
-        let json = try JSONSerialization.jsonObject(with: Data(health.stdout.utf8)) as? [String: Any]
-        let checks = ((json?["tenants"] as? [[String: Any]])?.first?["checks"] as? [[String: Any]]) ?? []
-        let online = checks.first { $0["id"] as? String == "store.online" }
+        let online = try healthChecks("globex-us", home: home)["store.online"]
         #expect(online?["status"] as? String == "ok", "\(online ?? [:])")
         #expect((online?["observed"] as? String)?.contains("; the tenant's client certificate is valid for 30 more days") == true, "\(online ?? [:])")
         // The batch runner's job carries the certificate too (the runner presents it: sdk/python tests).
@@ -493,19 +485,25 @@ import VPTTestSupport
         #expect(metrics.contains(#"vpt_rate_limited_requests_total{service_account="fraud-scorer"}"#))
 
         // The operator sees who was refused.
-        let health = try vpt(["health", "acme-eu", "--output", "json"], home: home)
-        let report = try JSONSerialization.jsonObject(with: Data(health.stdout.utf8)) as? [String: Any]
-        let checks = ((report?["tenants"] as? [[String: Any]])?.first?["checks"] as? [[String: Any]]) ?? []
-        let limited = try #require(checks.first { $0["id"] as? String == "serving.rate-limited" }, "\(health.stdout)")
+        let checks = try healthChecks("acme-eu", home: home)
+        let limited = try #require(checks["serving.rate-limited"], "\(checks.keys.sorted())")
         #expect(limited["status"] as? String == "warn", "\(limited)")
         #expect((limited["observed"] as? String)?.contains("since start") == true && (limited["observed"] as? String)?.contains("fraud-scorer") == true, "\(limited)")
         #expect((limited["remedy"] as? String)?.contains("vpt service-accounts limit acme-eu NAME") == true)
-        let connections = try #require(checks.first { $0["id"] as? String == "serving.connections" }, "\(health.stdout)")
+        let connections = try #require(checks["serving.connections"], "\(checks.keys.sorted())")
         #expect(connections["status"] as? String == "ok" && (connections["observed"] as? String)?.contains("of 10000 connections open") == true, "\(connections)")
     }
 
     /// A fresh fleet with ten loopback ports of its own (one tenant's worth), picked at random so
     /// that parallel tests do not collide.
+    /// `vpt health TENANT --output json`'s checks, by id.
+    func healthChecks(_ tenant: String, home: URL) throws -> [String: [String: Any]] {
+        let result = try vpt(["health", tenant, "--output", "json"], home: home)
+        let json = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
+        let checks = ((json?["tenants"] as? [[String: Any]])?.first?["checks"] as? [[String: Any]]) ?? []
+        return Dictionary(checks.map { ($0["id"] as? String ?? "", $0) }) { first, _ in first }
+    }
+
     func fleetOfOneTenant(_ label: String) throws -> URL {
         let home = temporaryDirectory(label)
         let ports = TestPorts.block(10)

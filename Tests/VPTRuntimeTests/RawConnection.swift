@@ -1,4 +1,5 @@
 import Foundation
+import VPTLocalCloud
 
 #if canImport(Glibc)
     import Glibc
@@ -28,13 +29,7 @@ final class RawConnection {
         // deinit, which would close the number a second time.
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         Self.setTimeout(fd, seconds)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
+        let connected = LoopbackPort.withAddress(port) { connect(fd, $0, $1) }
         guard connected == 0 else {
             let code = errno
             close(fd)
