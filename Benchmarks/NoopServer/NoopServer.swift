@@ -5,6 +5,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import NIOSSL
+import VPTContract
 import VPTRuntime
 
 /// A no-op feature server for the serving benchmark: it decodes the get-features request as ours does
@@ -13,14 +14,15 @@ import VPTRuntime
 /// HTTPS, as the tenant's feature server does, so both pay for TLS. By default it runs on the data
 /// plane's own server (`DataPlaneHTTPServer`), the framework the feature server uses; `--hummingbird`
 /// serves the same handler with Hummingbird (the control plane's framework), to show what that layer
-/// costs. Like the tenant's data plane, it runs Swift concurrency on NIO's event loops: one per core,
-/// or N, as a tenant's `dataPlane.eventLoops` sets them.
+/// costs. Like the tenant's data plane, it runs Swift concurrency on NIO's event loops: as many as a
+/// data plane has by default (one per core but one), or N, as a tenant's `dataPlane.eventLoops` sets them.
 @main
 enum NoopEntry {
     static func main() {
         RuntimeLogHandler.bootstrap()  // the data plane's logging configuration, too
         let (loops, arguments) = NoopServer.eventLoops(in: Array(CommandLine.arguments.dropFirst()))
-        if let loops { NIOSingletons.groupLoopCountSuggestion = loops }  // before anything touches NIO's shared group
+        // Before anything touches NIO's shared group; by default as many loops as a tenant's data plane.
+        NIOSingletons.groupLoopCountSuggestion = loops ?? DataPlaneConfig.defaultEventLoops(cores: System.coreCount)
         NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
         Task {
             do {

@@ -36,16 +36,19 @@ def main():
     parser.add_argument("--b", required=True, help="the vpt-runtime binary to compare it with")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--duration", type=int, default=10)
+    parser.add_argument("--event-loops", type=int, help="serve from a tenant whose data plane runs on this many event loops (default: one per core)")
+    parser.add_argument("--store", choices=("sqlite", "redis"), default="sqlite")
     args = parser.parse_args()
     workdir = tempfile.mkdtemp(prefix="vpt-serving-ab-")
     home = pathlib.Path(workdir) / "fleet"
     redis_port = 30000 + random.randrange(0, 700)  # below the ephemeral range, like the tenants' ports
     bench.sh("bash", ROOT / "infra/redis.sh", "start", redis_port, pathlib.Path(workdir) / "redis")
     vpt = pathlib.Path(args.bin) / "vpt"
+    tenants = {}
     try:
-        setup = argparse.Namespace(bin=args.bin, redis_tls=False, rate_limit=False)
+        setup = argparse.Namespace(bin=args.bin, redis_tls=False, rate_limit=False, event_loops=args.event_loops)
         tenants, vpt, env = bench.vpt_tenants(setup, home, workdir, redis_port)
-        tenant = tenants["sqlite"]
+        tenant = tenants[f"{args.store}-{args.event_loops}loop" if args.event_loops else args.store]
         now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         writer = bench.Connection(tenant["data"], tenant["ca"])
         record = {"user_id": "42", "ts": now, **{f: i + 0.5 for i, f in enumerate(bench.FEATURES)}}
@@ -75,7 +78,7 @@ def main():
                       f"fixed_rps={fixed:.0f} cpu_us_per_request_at_fixed={at_fixed:.1f} fixed_p99_ms={p99:.2f} "
                       f"half_load_rps={half_rps:.0f} half_load_p99_ms={half_p99:.2f} errors={errors + more + half.errors}", flush=True)
     finally:
-        for name in ("bench-sqlite", "bench-redis"):
+        for name in (t["name"] for t in tenants.values()):
             subprocess.run([str(vpt), "tenant", "stop", name, "--home", str(home)], capture_output=True)
         bench.sh("bash", ROOT / "infra/redis.sh", "stop", redis_port, check=False)
         shutil.rmtree(workdir, ignore_errors=True)

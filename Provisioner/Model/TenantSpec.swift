@@ -213,8 +213,8 @@ public struct DataPlaneSpec: Codable, Sendable, Equatable {
     public var rift: RiftSpec
     /// Every service account's serving limit, unless the control plane sets its own; nil: none.
     public var rateLimit: RateLimit?
-    /// Threads the feature server serves HTTP on; nil: one per core. Fewer bound what one tenant
-    /// takes of a shared host, and cost less CPU per request where load is moderate.
+    /// Threads the feature server serves HTTP on; nil: one per core but one (at least one). Fewer
+    /// bound what one tenant takes of a shared host, and cost less CPU per request where load is moderate.
     public var eventLoops: Int?
     /// Connections the data plane keeps open at once; nil: the runtime's default (10,000).
     public var maxConnections: Int?

@@ -61,10 +61,17 @@ public struct DataPlaneConfig: Codable, Sendable, Equatable {
     public var rift: RiftConfig
     /// Every service account's serving limit unless the control plane sets its own; absent: none.
     public var rateLimit: RateLimit?
-    /// Threads serving HTTP (NIO event loops); absent: one per core the process may use.
+    /// Threads serving HTTP (NIO event loops); absent: `defaultEventLoops` of the cores the process may use.
     public var eventLoops: Int?
     /// Connections the data plane keeps open at once; absent: the runtime's default (10,000).
     public var maxConnections: Int?
+
+    /// One loop per core but one (and at least one): the data plane shares its host with the
+    /// tenant's control plane, its Redis, Rift runners, the kernel's network work and, on the local
+    /// target, other tenants. On two cores one loop served with a p99 of 1.0–1.7 ms at half of its
+    /// saturation where two took 1.5–2.4 ms, for a fifth less peak throughput (docs/benchmarks.md,
+    /// "Ninth session" onwards).
+    public static func defaultEventLoops(cores: Int) -> Int { max(1, cores - 1) }
 }
 
 public struct CacheConfig: Codable, Sendable, Equatable {

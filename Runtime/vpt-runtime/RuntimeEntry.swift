@@ -1,4 +1,5 @@
 import Foundation
+import VPTContract
 import VPTRuntime
 import NIOCore
 import NIOPosix
@@ -16,7 +17,7 @@ enum RuntimeEntry {
         if arguments.first == "data-plane" {
             // The loop count must be set before anything touches NIO's shared group. A config that
             // cannot be read here is reported by the command itself.
-            if let loops = configuredEventLoops(arguments) { NIOSingletons.groupLoopCountSuggestion = loops }
+            NIOSingletons.groupLoopCountSuggestion = configuredEventLoops(arguments) ?? DataPlaneConfig.defaultEventLoops(cores: System.coreCount)
             if ProcessInfo.processInfo.environment["VPT_COOPERATIVE_POOL"] == nil {
                 NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
             }

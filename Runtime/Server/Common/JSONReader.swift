@@ -115,8 +115,8 @@ public struct JSONReader {
     /// get-features request's CPU); decoding repairs invalid sequences instead, so a repaired string
     /// (whose bytes differ) is the invalid case.
     private static func validUTF8(_ bytes: UnsafeBufferPointer<UInt8>, at offset: Int) throws(Failure) -> String {
-        let text = String(decoding: bytes, as: UTF8.self)
-        guard text.utf8.elementsEqual(bytes) else { throw Failure(reason: "a string is not valid UTF-8", offset: offset) }
+        // One validating pass; decoding and then comparing the result with the bytes took two.
+        guard let text = String(validating: bytes, as: UTF8.self) else { throw Failure(reason: "a string is not valid UTF-8", offset: offset) }
         return text
     }
 

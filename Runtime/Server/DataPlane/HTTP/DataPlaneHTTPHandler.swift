@@ -58,15 +58,7 @@ final class DataPlaneHTTPHandler: ChannelInboundHandler, RemovableChannelHandler
     private var active = true
     private var loopExecutor: EventLoopTaskExecutor?
 
-    /// Whether a plain task would leave the loop (the global executor is not NIO's): then the route
-    /// runs with the loop as its task executor preference, which costs a little per suspension.
-    private let routesNeedLoopPreference: Bool
-
-    init(
-        maxBodyBytes: Int, serverName: String, routesNeedLoopPreference: Bool, onRefusal: @escaping RefusalObserver,
-        respond: @escaping Responder
-    ) {
-        self.routesNeedLoopPreference = routesNeedLoopPreference
+    init(maxBodyBytes: Int, serverName: String, onRefusal: @escaping RefusalObserver, respond: @escaping Responder) {
         self.onRefusal = onRefusal
         self.respond = respond
         self.maxBodyBytes = maxBodyBytes
@@ -152,11 +144,12 @@ final class DataPlaneHTTPHandler: ChannelInboundHandler, RemovableChannelHandler
                 }
                 if loop.inEventLoop { answer() } else { loop.execute(answer) }
             }
-            if routesNeedLoopPreference {
-                Task(executorPreference: executor(for: loop), operation: operation)
-            } else {
-                Task(operation: operation)  // the global executor is this loop already
-            }
+            // The loop as the task's executor preference, even where NIO's loops are the global
+            // executor: NIO runs a global job as the loop's *serial* executor, so every call into a
+            // nonisolated async function (a dozen per request) would hop back to the generic
+            // executor by a round trip through the loop's task queue. A task executor runs its
+            // jobs with the generic serial executor, and those hops cost nothing.
+            Task(executorPreference: executor(for: loop), operation: operation)
         }
     }
 
