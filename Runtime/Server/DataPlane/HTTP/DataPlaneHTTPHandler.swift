@@ -58,7 +58,15 @@ final class DataPlaneHTTPHandler: ChannelInboundHandler, RemovableChannelHandler
     private var active = true
     private var loopExecutor: EventLoopTaskExecutor?
 
-    init(maxBodyBytes: Int, serverName: String, onRefusal: @escaping RefusalObserver, respond: @escaping Responder) {
+    /// Whether a plain task would leave the loop (the global executor is not NIO's): then the route
+    /// runs with the loop as its task executor preference, which costs a little per suspension.
+    private let routesNeedLoopPreference: Bool
+
+    init(
+        maxBodyBytes: Int, serverName: String, routesNeedLoopPreference: Bool, onRefusal: @escaping RefusalObserver,
+        respond: @escaping Responder
+    ) {
+        self.routesNeedLoopPreference = routesNeedLoopPreference
         self.onRefusal = onRefusal
         self.respond = respond
         self.maxBodyBytes = maxBodyBytes
@@ -144,12 +152,16 @@ final class DataPlaneHTTPHandler: ChannelInboundHandler, RemovableChannelHandler
                 }
                 if loop.inEventLoop { answer() } else { loop.execute(answer) }
             }
-            // The loop as the task's executor preference, even where NIO's loops are the global
-            // executor: NIO runs a global job as the loop's *serial* executor, so every call into a
-            // nonisolated async function (a dozen per request) would hop back to the generic
-            // executor by a round trip through the loop's task queue. A task executor runs its
-            // jobs with the generic serial executor, and those hops cost nothing.
-            Task(executorPreference: executor(for: loop), operation: operation)
+            if routesNeedLoopPreference {
+                Task(executorPreference: executor(for: loop), operation: operation)
+            } else {
+                // The global executor is this loop already. NIO runs its jobs as the loop's serial
+                // executor, so each call into a nonisolated async function goes round the loop's
+                // task queue once (about a dozen per request); the loop as a task executor would
+                // avoid that, but measured 4 µs more CPU per request (36 against 40 µs, SQLite, one
+                // loop, docs/benchmarks.md, "Eleventh session").
+                Task(operation: operation)
+            }
         }
     }
 

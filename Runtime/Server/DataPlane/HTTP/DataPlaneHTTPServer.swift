@@ -57,6 +57,9 @@ public struct DataPlaneHTTPServer: Service {
         let group = MultiThreadedEventLoopGroup.singleton
         let sslContext = try tls.map { try NIOSSLContext(configuration: $0) }
         let quiesce = ServerQuiescingHelper(group: group)
+        // Is NIO the global executor (as `vpt-runtime data-plane` makes it)? Then a plain task
+        // started on a loop runs on that loop; otherwise routes ask for the loop explicitly.
+        let globalIsEventLoop = await Task.detached { MultiThreadedEventLoopGroup.currentEventLoop != nil }.value
         let (respond, onRefusal, serverName, idleTimeout, maxBodyBytes, connectionLimit) = (
             self.respond, self.onRefusal, self.serverName, self.idleTimeout, self.maxBodyBytes, self.connectionLimit
         )
@@ -81,7 +84,8 @@ public struct DataPlaneHTTPServer: Service {
                     // and answers parse errors in their turn.
                     try pipeline.configureHTTPServerPipeline(withPipeliningAssistance: false, withErrorHandling: false)
                     try pipeline.addHandler(DataPlaneHTTPHandler(
-                            maxBodyBytes: maxBodyBytes, serverName: serverName, onRefusal: onRefusal, respond: respond))
+                            maxBodyBytes: maxBodyBytes, serverName: serverName, routesNeedLoopPreference: !globalIsEventLoop,
+                            onRefusal: onRefusal, respond: respond))
                 }
             }
             .bind(host: host, port: port).get()

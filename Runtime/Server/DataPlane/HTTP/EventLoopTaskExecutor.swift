@@ -1,9 +1,9 @@
 import NIOCore
 
-/// Runs a task's jobs on one NIO event loop, as a task executor: a route runs on the loop that read
-/// its connection, never on a cooperative pool that blocking work holds, and its calls into
-/// nonisolated async functions do not hop (the jobs run with the generic serial executor, which is
-/// what those calls ask for).
+/// Runs a task's jobs on one NIO event loop. `vpt-runtime data-plane` makes NIO's loops the global
+/// executor, so its routes run on their connection's loop without this; a process that does not
+/// (tests, tools embedding the server) runs routes with this preference, so they never wait on a
+/// cooperative pool that blocking work holds.
 final class EventLoopTaskExecutor: TaskExecutor {
     let loop: any EventLoop
 
