@@ -343,7 +343,7 @@ pd.DataFrame(rows).to_parquet("{repo}/data.parquet")
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--bin", required=True, help="folder with release builds of vpt, vpt-runtime, vpt-noop-server")
-    parser.add_argument("--feast", required=True, help="bin folder of a Python environment with feast[redis]")
+    parser.add_argument("--feast", help="bin folder of a Python environment with feast[redis] (required unless --skip-feast)")
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=3, help="interleaved runs per target at saturation and at half load (medians are reported)")
     parser.add_argument("--skip-feast", action="store_true", help="measure vpt and the no-op handler only")
@@ -355,6 +355,8 @@ def main():
     parser.add_argument("--redis-tls", action="store_true",
                         help="also a tenant on a redis-server that speaks only TLS (store=redis-tls), for what TLS to the store costs")
     args = parser.parse_args()
+    if not args.feast and not args.skip_feast and not args.ingest_only:
+        parser.error("--feast is required unless --skip-feast or --ingest-only")
     workdir = tempfile.mkdtemp(prefix="vpt-serving-bench-")
     home = pathlib.Path(workdir) / "fleet"
     redis_port = 30000 + random.randrange(0, 700)  # below the ephemeral range, like the tenants' ports
