@@ -43,6 +43,7 @@ def main():
     home = pathlib.Path(workdir) / "fleet"
     redis_port = 30000 + random.randrange(0, 700)  # below the ephemeral range, like the tenants' ports
     bench.sh("bash", ROOT / "infra/redis.sh", "start", redis_port, pathlib.Path(workdir) / "redis")
+    redis_pid = int((pathlib.Path(workdir) / "redis/redis.pid").read_text())
     vpt = pathlib.Path(args.bin) / "vpt"
     tenants = {}
     try:
@@ -65,9 +66,11 @@ def main():
                 bench.sh(vpt, "tenant", "start", tenant["name"], "--home", home, env=build_env)
                 pid = int((home / f"tenants/{tenant['name']}/run/data-plane.pid").read_text())
                 bench.run_wrk(url, body, headers, 3, 16, workdir=workdir)  # warm-up
-                before = cpu_seconds(pid)
+                before, redis_before = cpu_seconds(pid), cpu_seconds(redis_pid)
                 rps, _, _, errors = bench.run_wrk(url, body, headers, args.duration, 64, workdir=workdir)
                 at_saturation = (cpu_seconds(pid) - before) / (rps * args.duration) * 1e6
+                # On this machine redis-server shares the cores with the data plane and wrk.
+                redis_at_saturation = (cpu_seconds(redis_pid) - redis_before) / (rps * args.duration) * 1e6
                 before = cpu_seconds(pid)
                 fixed, _, p99, more = bench.run_wrk(url, body, headers, args.duration, 40, delay_ms=4, workdir=workdir)
                 at_fixed = (cpu_seconds(pid) - before) / (fixed * args.duration) * 1e6
@@ -75,6 +78,7 @@ def main():
                 half = bench.Target(label, url, body, headers)
                 half_rps, _, half_p99 = half.at_rate(rps / 2, args, workdir)
                 print(f"ab round={round_} build={label} saturation_rps={rps:.0f} cpu_us_per_request_at_saturation={at_saturation:.1f} "
+                      f"redis_cpu_us_per_request_at_saturation={redis_at_saturation:.1f} "
                       f"fixed_rps={fixed:.0f} cpu_us_per_request_at_fixed={at_fixed:.1f} fixed_p99_ms={p99:.2f} "
                       f"half_load_rps={half_rps:.0f} half_load_p99_ms={half_p99:.2f} errors={errors + more + half.errors}", flush=True)
     finally:
