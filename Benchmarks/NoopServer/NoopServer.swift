@@ -14,7 +14,8 @@ import VPTRuntime
 /// HTTPS, as the tenant's feature server does, so both pay for TLS. By default it runs on the data
 /// plane's own server (`DataPlaneHTTPServer`), the framework the feature server uses; `--hummingbird`
 /// serves the same handler with Hummingbird (the control plane's framework), to show what that layer
-/// costs. Like the tenant's data plane, it runs Swift concurrency on NIO's event loops: as many as a
+/// costs. On the data plane's server the handler answers on the connection's loop without a task, as
+/// get-features does. Like the tenant's data plane, it runs Swift concurrency on NIO's event loops: as many as a
 /// data plane has by default (one per core but one), or N, as a tenant's `dataPlane.eventLoops` sets them.
 @main
 enum NoopEntry {
@@ -60,10 +61,11 @@ enum NoopServer {
         let path = "/api/v1/feature-service/get-features"
         let tls = try arguments.count >= 3 ? tlsConfiguration(certificate: arguments[1], key: arguments[2]) : nil
         guard hummingbird else {
-            let server = DataPlaneHTTPServer(port: port, tls: tls, serverName: "vpt-noop", logger: Logger(label: "vpt.noop")) { request in
-                guard request.path == path, request.method == .POST else { return DataPlaneResponse(status: .notFound) }
-                guard (try? request.jsonObject()) != nil else { return DataPlaneResponse(status: .badRequest) }  // the data plane's reader
-                return .json(bytes: fixed)
+            // Answered on the loop, as the feature server answers get-features.
+            let server = DataPlaneHTTPServer(port: port, tls: tls, serverName: "vpt-noop", logger: Logger(label: "vpt.noop")) { request, route in
+                guard request.path == path, request.method == .POST else { return route.loop.makeSucceededFuture(DataPlaneResponse(status: .notFound)) }
+                guard (try? request.jsonObject()) != nil else { return route.loop.makeSucceededFuture(DataPlaneResponse(status: .badRequest)) }  // the data plane's reader
+                return route.loop.makeSucceededFuture(.json(bytes: fixed))
             }
             return try await server.run()
         }

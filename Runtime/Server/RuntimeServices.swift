@@ -132,6 +132,6 @@ public enum RuntimeServices {
         return DataPlaneHTTPServer(
             port: port, tls: tls, serverName: "vpt-data-plane", connectionLimit: parts.connections, logger: logger,
             onRefusal: { controller.recordRefusal(path: $0, status: $1, seconds: $2) }
-        ) { await controller.respond(to: $0) }
+        ) { controller.respond(to: $0, route: $1) }
     }
 }

@@ -31,12 +31,19 @@ final class RedisLoopClients: @unchecked Sendable {
         for client in clients.values { client.close() }
     }
 
+    /// The loop whose connection a caller on this thread uses: its own, or any one off the loops.
+    var currentLoop: any EventLoop { MultiThreadedEventLoopGroup.currentEventLoop ?? group.any() }
+
+    /// Sends `command` on `loop`'s connection; the reply completes the future on `loop`.
+    func send(_ command: [[UInt8]], on loop: any EventLoop) -> EventLoopFuture<RESPValue> {
+        let client = self.client(for: loop)
+        if loop.inEventLoop { return client.send(command) }
+        return loop.flatSubmit { client.send(command) }
+    }
+
     /// Sends `command` on the current event loop's connection (any loop's, off the loops).
     func send(_ command: [[UInt8]]) async throws -> RESPValue {
-        let loop = MultiThreadedEventLoopGroup.currentEventLoop ?? group.any()
-        let client = self.client(for: loop)
-        if loop.inEventLoop { return try await client.send(command).get() }
-        return try await loop.flatSubmit { client.send(command) }.get()
+        try await send(command, on: currentLoop).get()
     }
 
     private func client(for loop: any EventLoop) -> RedisLoopClient {

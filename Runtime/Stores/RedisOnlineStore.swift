@@ -1,4 +1,5 @@
 import Foundation
+import NIOCore
 import VPTContract
 import VPTLocalCloud
 
@@ -154,13 +155,19 @@ public final class RedisOnlineStore: @unchecked Sendable {
         return try Self.values(ofMGET: reply, count: entityKeys.count).map { try $0.map(StoredFeatures.init(encoded:)) }
     }
 
-    /// `read` for the serving path, each value still encoded: the MGET goes out on the calling event
-    /// loop's own connection, so the request's thread serves other requests while Redis answers and
-    /// resumes this one itself.
+    /// `read` for the serving path, each value still encoded: the MGET goes out on `loop`'s own
+    /// connection, so the request's thread serves other requests while Redis answers, and the reply
+    /// completes the future on that thread.
+    public func readEncoded(workspace: String, featureView: String, entityKeys: [[FeatureValue]], on loop: any EventLoop) -> EventLoopFuture<[[UInt8]?]> {
+        guard !entityKeys.isEmpty else { return loop.makeSucceededFuture([]) }
+        let count = entityKeys.count
+        return loopClients.send([Array("MGET".utf8)] + entityKeys.map { key(workspace, featureView, $0) }, on: loop)
+            .flatMapThrowing { try Self.values(ofMGET: $0, count: count) }
+    }
+
+    /// `readEncoded` from async code: on the current event loop's connection (any loop's, off the loops).
     public func readEncoded(workspace: String, featureView: String, entityKeys: [[FeatureValue]]) async throws -> [[UInt8]?] {
-        guard !entityKeys.isEmpty else { return [] }
-        let reply = try await loopClients.send([Array("MGET".utf8)] + entityKeys.map { key(workspace, featureView, $0) })
-        return try Self.values(ofMGET: reply, count: entityKeys.count)
+        try await readEncoded(workspace: workspace, featureView: featureView, entityKeys: entityKeys, on: loopClients.currentLoop).get()
     }
 
     static func values(ofMGET reply: RESPValue, count: Int) throws -> [[UInt8]?] {

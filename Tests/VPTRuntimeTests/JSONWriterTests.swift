@@ -1,4 +1,5 @@
 import Foundation
+import NIOCore
 import Testing
 import VPTContract
 import VPTOnlineStore
@@ -101,10 +102,12 @@ final class MemoryStore: OnlineStore, @unchecked Sendable {
     func read(workspace: String, featureView: String, entityKeys: [[FeatureValue]]) throws -> [StoredFeatures?] {
         entityKeys.map { rows["\(workspace)|\(featureView)|\(OnlineRecordCodec.entityKey($0))"] }
     }
-    func readEncoded(workspace: String, featureView: String, entityKeys: [[FeatureValue]]) async throws -> [[UInt8]?] {
-        if let failure { throw failure }
-        return try read(workspace: workspace, featureView: featureView, entityKeys: entityKeys).map { stored in
-            stored.map { OnlineRecordCodec.encodeValue(features: $0.features, eventTimeMicros: $0.eventTimeMicros, writeTimeMicros: $0.writeTimeMicros) }
+    func readEncoded(workspace: String, featureView: String, entityKeys: [[FeatureValue]], on loop: any EventLoop) -> EventLoopFuture<[[UInt8]?]> {
+        loop.makeCompletedFuture {
+            if let failure { throw failure }
+            return try read(workspace: workspace, featureView: featureView, entityKeys: entityKeys).map { stored in
+                stored.map { OnlineRecordCodec.encodeValue(features: $0.features, eventTimeMicros: $0.eventTimeMicros, writeTimeMicros: $0.writeTimeMicros) }
+            }
         }
     }
 }

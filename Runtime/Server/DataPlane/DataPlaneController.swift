@@ -39,27 +39,61 @@ public struct DataPlaneController: Sendable {
         "/api/v1/feature-service/metadata": .POST, "/ingest": .POST,
     ]
 
-    /// Answers one request: a route's response, or the documented error body (404 for an unknown
-    /// path, 405 with `allow` for a known path and another method, 500 for an unexpected error).
-    public func respond(to request: DataPlaneRequest) async -> DataPlaneResponse {
+    static let getFeaturesPath = "/api/v1/feature-service/get-features"
+
+    /// Answers one request on `route`'s loop: a route's response, or the documented error body (404
+    /// for an unknown path, 405 with `allow` for a known path and another method, 500 for an
+    /// unexpected error). get-features, the serving hot path, runs on the loop without a task (a
+    /// task costs its creation and a pass round the loop's queue for each async call it makes);
+    /// every other route runs as a task there.
+    public func respond(to request: DataPlaneRequest, route: RouteContext) -> EventLoopFuture<DataPlaneResponse> {
         let start = ContinuousClock.now
-        let route = Self.metricsLabel(request.path)
-        var response: DataPlaneResponse
-        do {
-            response = try await dispatch(request)
-        } catch let error as APIError {
-            response = .error(error)
-        } catch let error as any OnlineStoreUnavailable {
-            // Retryable for clients; the cause (endpoint, login refused) goes to the operator's log only.
-            Logger(label: "vpt.data-plane").error("online store unavailable", metadata: ["route": "\(route)", "error": "\(error)"])
-            response = .error(APIError.unavailable("the online store is unavailable; retry later (the data plane's log says why)"))
-        } catch {
-            Logger(label: "vpt.data-plane").error("request failed", metadata: ["route": "\(route)", "error": "\(error)"])
-            response = .error(APIError(.internalServerError, "the request failed unexpectedly"))
+        let answer: EventLoopFuture<DataPlaneResponse>
+        if request.method == .POST, request.path == Self.getFeaturesPath {
+            answer = getFeatures(request, on: route.loop)
+        } else {
+            answer = route.run { [self] in
+                do { return try await dispatch(request) } catch { return response(for: error, path: request.path) }
+            }
         }
-        let elapsed = ContinuousClock.now - start
-        metrics.record(route: route, status: Int(response.status.code), seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
-        return response
+        return answer.flatMapErrorThrowing { [self] error in response(for: error, path: request.path) }.map { [metrics] response in
+            let elapsed = ContinuousClock.now - start
+            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            metrics.record(route: Self.metricsLabel(request.path), status: Int(response.status.code), seconds: seconds)
+            return response
+        }
+    }
+
+    /// `respond(to:route:)` from async code, on any loop.
+    public func respond(to request: DataPlaneRequest) async -> DataPlaneResponse {
+        do {
+            return try await respond(to: request, route: .anyLoop()).get()
+        } catch {
+            return response(for: error, path: request.path)
+        }
+    }
+
+    /// The response for a route's error: its own status and body for an `APIError`, 503 for a store
+    /// that is unavailable, 500 otherwise (the cause goes to the operator's log only).
+    func response(for error: any Error, path: String) -> DataPlaneResponse {
+        switch error {
+        case let error as APIError:
+            return .error(error)
+        case let error as any OnlineStoreUnavailable:
+            // Retryable for clients; the cause (endpoint, login refused) goes to the operator's log only.
+            Logger(label: "vpt.data-plane").error("online store unavailable", metadata: ["route": "\(Self.metricsLabel(path))", "error": "\(error)"])
+            return .error(APIError.unavailable("the online store is unavailable; retry later (the data plane's log says why)"))
+        default:
+            Logger(label: "vpt.data-plane").error("request failed", metadata: ["route": "\(Self.metricsLabel(path))", "error": "\(error)"])
+            return .error(APIError(.internalServerError, "the request failed unexpectedly"))
+        }
+    }
+
+    /// `POST /api/v1/feature-service/get-features`, on `loop`.
+    private func getFeatures(_ request: DataPlaneRequest, on loop: any EventLoop) -> EventLoopFuture<DataPlaneResponse> {
+        let body: [String: JSONValue]
+        do { body = try request.jsonObject() } catch { return loop.makeFailedFuture(error) }
+        return features.getFeaturesJSON(body: body, key: AuthorizationHeader.tectonKey(request.headers), on: loop).map { .json(bytes: $0) }
     }
 
     /// Counts a request the HTTP server answered itself (a body over the limit): it never reaches
@@ -100,8 +134,6 @@ public struct DataPlaneController: Sendable {
             try requireInternal(request)
             let formatter = ISO8601DateFormatter()
             return .json(["lastUsed": features.access.lastUsed().mapValues { formatter.string(from: $0) }])
-        case "/api/v1/feature-service/get-features":
-            return .json(bytes: try await features.getFeaturesJSON(body: try request.jsonObject(), key: key()))
         case "/api/v1/feature-service/get-features-batch":
             return .json(try await features.getFeaturesBatch(body: try request.jsonObject(), key: key()))
         case "/api/v1/feature-service/metadata":
@@ -123,6 +155,7 @@ public struct DataPlaneController: Sendable {
                 }
             }
         default:
+            // get-features is answered on the loop (`respond`), never here.
             throw APIError.notFound("no route for \(request.path)")
         }
     }

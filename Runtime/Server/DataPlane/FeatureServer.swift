@@ -1,4 +1,6 @@
 import Foundation
+import NIOCore
+import NIOPosix
 import VPTContract
 import VPTOnlineStore
 
@@ -63,22 +65,47 @@ public struct FeatureServer: Sendable {
         throw APIError.badRequest("\(path).\(field.name) must be \(field.type == .int64 ? "an int64 (a decimal string or an integer)" : "a \(field.type.rawValue)")")
     }
 
-    /// Features for one entity: values in service order and their statuses.
+    /// Features for one entity: values in service order and their statuses. The views that the cache
+    /// does not answer are read from the store at once (over Redis, pipelined on one connection),
+    /// and the future completes on `loop` when all have answered.
+    func lookup(
+        workspace: String, plan: ServingPlan, joinKeyMap: [String: JSONValue], path: String, options: Options, now: Date, on loop: any EventLoop
+    ) -> EventLoopFuture<[(value: FeatureValue, present: Bool)]> {
+        let reads: [EventLoopFuture<[UInt8]?>]
+        do {
+            reads = try plan.views.map { planned in
+                let view = planned.definition.name
+                let keys = try planned.joinKeys.map { try Self.joinKeyValue(joinKeyMap[$0.name], $0, at: path) }
+                if options.readCache, let cache, let hit = cache.get(workspace, view, keys) { return loop.makeSucceededFuture(hit) }
+                let (cache, writeCache) = (self.cache, options.writeCache)
+                return store.readEncoded(workspace: workspace, featureView: view, entityKeys: [keys], on: loop).map { values in
+                    if writeCache, let cache { cache.put(workspace, view, keys, values[0]) }
+                    return values[0]
+                }
+            }
+        } catch {
+            return loop.makeFailedFuture(error)
+        }
+        // One view, the common case, skips the aggregation and its allocations.
+        let encoded = reads.count == 1 ? reads[0].map { [$0] } : EventLoopFuture.whenAllSucceed(reads, on: loop)
+        return encoded.flatMapThrowing { try Self.values(of: $0, plan: plan, now: now) }
+    }
+
+    /// `lookup` from async code (get-features as a dictionary, batches), on the current event loop.
     func lookup(
         workspace: String, plan: ServingPlan, joinKeyMap: [String: JSONValue], path: String, options: Options, now: Date
     ) async throws -> [(value: FeatureValue, present: Bool)] {
+        let loop = MultiThreadedEventLoopGroup.currentEventLoop ?? MultiThreadedEventLoopGroup.singleton.any()
+        return try await lookup(workspace: workspace, plan: plan, joinKeyMap: joinKeyMap, path: path, options: options, now: now, on: loop).get()
+    }
+
+    /// Each view's stored value decoded onto the features the plan serves, in service order; a value
+    /// older than its view's TTL, or absent, is missing.
+    static func values(of encoded: [[UInt8]?], plan: ServingPlan, now: Date) throws -> [(value: FeatureValue, present: Bool)] {
         var result: [(value: FeatureValue, present: Bool)] = []  // labelled as returned: no array cast
         result.reserveCapacity(plan.featureCount)
-        for planned in plan.views {
+        for (planned, encoded) in zip(plan.views, encoded) {
             let view = planned.definition
-            let keys = try planned.joinKeys.map { try Self.joinKeyValue(joinKeyMap[$0.name], $0, at: path) }
-            var encoded: [UInt8]?
-            if options.readCache, let cache, let hit = cache.get(workspace, view.name, keys) {
-                encoded = hit
-            } else {
-                encoded = try await store.readEncoded(workspace: workspace, featureView: view.name, entityKeys: [keys])[0]
-                if options.writeCache, let cache { cache.put(workspace, view.name, keys, encoded) }
-            }
             let stored = try encoded.map { try OnlineRecordCodec.decodeValue($0, onto: planned.projection) }
             let fresh = stored.map { Double($0.eventTimeMicros) / 1e6 >= now.timeIntervalSince1970 - Double(view.ttlSeconds) } ?? false
             for value in stored?.values ?? Array(repeating: nil, count: view.features.count) {
@@ -122,13 +149,33 @@ public struct FeatureServer: Sendable {
     }
 
     /// `getFeatures` written straight to JSON bytes: the serving hot path, without intermediate
-    /// dictionaries. Same document as `getFeatures` (keys sorted: metadata, then result).
+    /// dictionaries. Same document as `getFeatures` (keys sorted: metadata, then result). Runs on
+    /// `loop`, the request's event loop, without a task: what the store does not answer at once
+    /// completes the future from there.
+    public func getFeaturesJSON(body: [String: JSONValue], key: String?, now: Date = Date(), on loop: any EventLoop) -> EventLoopFuture<[UInt8]> {
+        let plan: ServingPlan
+        let options: Options
+        let looked: EventLoopFuture<[(value: FeatureValue, present: Bool)]>
+        do {
+            let params = try TectonParams(body: body)
+            let workspace: String
+            (workspace, plan) = try resolve(params, key: key)
+            options = try Options(params)
+            let joinKeyMap = try params.object("join_key_map") ?? [:]
+            looked = lookup(workspace: workspace, plan: plan, joinKeyMap: joinKeyMap, path: "params.join_key_map", options: options, now: now, on: loop)
+        } catch {
+            return loop.makeFailedFuture(error)
+        }
+        return looked.map { values in Self.encode(values, plan: plan, options: options) }
+    }
+
+    /// `getFeaturesJSON` from async code, on the current event loop.
     public func getFeaturesJSON(body: [String: JSONValue], key: String?, now: Date = Date()) async throws -> [UInt8] {
-        let params = try TectonParams(body: body)
-        let (workspace, plan) = try resolve(params, key: key)
-        let options = try Options(params)
-        let joinKeyMap = try params.object("join_key_map") ?? [:]
-        let values = try await lookup(workspace: workspace, plan: plan, joinKeyMap: joinKeyMap, path: "params.join_key_map", options: options, now: now)
+        let loop = MultiThreadedEventLoopGroup.currentEventLoop ?? MultiThreadedEventLoopGroup.singleton.any()
+        return try await getFeaturesJSON(body: body, key: key, now: now, on: loop).get()
+    }
+
+    static func encode(_ values: [(value: FeatureValue, present: Bool)], plan: ServingPlan, options: Options) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(64 + values.count * 48 + plan.largestMetadataBlock)
         out.append(UInt8(ascii: "{"))

@@ -1,4 +1,5 @@
 import Foundation
+import NIOCore
 import VPTContract
 import VPTLocalCloud
 import VPTOnlineStore
@@ -39,8 +40,8 @@ public final class SwitchableStore: OnlineStore, @unchecked Sendable {
         try lock.withLock { current }.read(workspace: workspace, featureView: featureView, entityKeys: entityKeys)
     }
 
-    public func readEncoded(workspace: String, featureView: String, entityKeys: [[FeatureValue]]) async throws -> [[UInt8]?] {
-        try await lock.withLock { current }.readEncoded(workspace: workspace, featureView: featureView, entityKeys: entityKeys)
+    public func readEncoded(workspace: String, featureView: String, entityKeys: [[FeatureValue]], on loop: any EventLoop) -> EventLoopFuture<[[UInt8]?]> {
+        lock.withLock { current }.readEncoded(workspace: workspace, featureView: featureView, entityKeys: entityKeys, on: loop)
     }
 
     /// Assumes the cross-account role with the credential file and external ID of `config`, checks

@@ -4,7 +4,8 @@ import NIOHTTP1
 
 /// One connection's requests, behind NIO's HTTP/1.1 decoder and encoder; requests that do not
 /// parse are answered here with the documented 400 body. The body is gathered on the event loop;
-/// the route runs as a task on the same loop, and its response is written when it completes.
+/// the route runs on the same loop (answering with a future, or as a task it starts there), and
+/// its response is written when the future completes.
 ///
 /// Pipelined requests are queued here and answered in order, rather than by NIO's pipelining
 /// handler: that one stops reading while a response is pending, which costs two `epoll_ctl` calls
@@ -18,7 +19,7 @@ final class DataPlaneHTTPHandler: ChannelInboundHandler, RemovableChannelHandler
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
 
-    typealias Responder = @Sendable (DataPlaneRequest) async -> DataPlaneResponse
+    typealias Responder = DataPlaneHTTPServer.LoopResponder
     /// Told of each request the handler answers itself, so metrics count what never reached a
     /// route: a 413 with its path and the seconds from its head to the answer, or a 400 for bytes
     /// that are not HTTP, with an empty path and zero seconds.
@@ -139,28 +140,17 @@ final class DataPlaneHTTPHandler: ChannelInboundHandler, RemovableChannelHandler
             write(response, for: HTTPRequestHead(version: .http1_1, method: .GET, uri: "/"), keepAlive: false, context: context)
         case .route(let head, let body):
             let request = DataPlaneRequest(method: head.method, uri: head.uri, headers: head.headers, body: body ?? ByteBuffer())
-            let respond = self.respond
             let loop = context.eventLoop
-            let bound = NIOLoopBound((self, context), eventLoop: loop)
-            // No promise in between: the task writes the response itself, on the connection's loop
-            // (where it runs unless the route resumed elsewhere, say after a store call on another loop).
-            let operation: @Sendable () async -> Void = {
-                let response = await respond(request)
-                let answer: @Sendable () -> Void = {
-                    let (handler, context) = bound.value
-                    handler.write(response, for: head, keepAlive: head.isKeepAlive, context: context)
+            let route = RouteContext(loop: loop, executor: routesNeedLoopPreference ? executor(for: loop) : nil)
+            // The future is of the connection's loop unless the route hopped elsewhere (say, a store
+            // on another loop); its callback then runs here, where the handler lives.
+            respond(request, route).hop(to: loop).assumeIsolated().whenComplete { result in
+                let response: DataPlaneResponse
+                switch result {
+                case .success(let answer): response = answer
+                case .failure: response = .error(APIError(.internalServerError, "the request failed unexpectedly"))
                 }
-                if loop.inEventLoop { answer() } else { loop.execute(answer) }
-            }
-            if routesNeedLoopPreference {
-                Task(executorPreference: executor(for: loop), operation: operation)
-            } else {
-                // The global executor is this loop already. NIO runs its jobs as the loop's serial
-                // executor, so each call into a nonisolated async function goes round the loop's
-                // task queue once (about a dozen per request); the loop as a task executor would
-                // avoid that, but measured 4 µs more CPU per request (36 against 40 µs, SQLite, one
-                // loop, docs/benchmarks.md, "Eleventh session").
-                Task(operation: operation)
+                self.write(response, for: head, keepAlive: head.isKeepAlive, context: context)
             }
         }
     }

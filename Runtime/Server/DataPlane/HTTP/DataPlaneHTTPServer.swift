@@ -14,7 +14,11 @@ public struct DataPlaneHTTPServer: Service {
     /// How long a shutdown waits for open connections to finish.
     static let drainTimeout = TimeAmount.seconds(10)
 
+    /// A route as async code: it runs as a task on the connection's loop.
     public typealias Responder = @Sendable (DataPlaneRequest) async -> DataPlaneResponse
+    /// A route that answers on the connection's loop with a future of that loop: no task, unless
+    /// the route starts one (`RouteContext.run`).
+    public typealias LoopResponder = @Sendable (DataPlaneRequest, RouteContext) -> EventLoopFuture<DataPlaneResponse>
 
     let host: String
     let port: Int
@@ -24,7 +28,7 @@ public struct DataPlaneHTTPServer: Service {
     let maxBodyBytes: Int
     let connectionLimit: ConnectionLimit
     let logger: Logger
-    let respond: Responder
+    let respond: LoopResponder
     let onRefusal: DataPlaneHTTPHandler.RefusalObserver
     let onListening: (@Sendable (Int) -> Void)?
 
@@ -38,7 +42,7 @@ public struct DataPlaneHTTPServer: Service {
         host: String = "127.0.0.1", port: Int, tls: TLSConfiguration? = nil, serverName: String, idleTimeout: TimeAmount = .seconds(300),
         maxBodyBytes: Int = JSONBody.maxRequestBytes, connectionLimit: ConnectionLimit = ConnectionLimit(), logger: Logger, onListening: (@Sendable (Int) -> Void)? = nil,
         onRefusal: @escaping @Sendable (_ path: String, _ status: Int, _ seconds: Double) -> Void = { _, _, _ in },
-        respond: @escaping Responder
+        respondOnLoop: @escaping LoopResponder
     ) {
         self.host = host
         self.port = port
@@ -50,7 +54,20 @@ public struct DataPlaneHTTPServer: Service {
         self.logger = logger
         self.onListening = onListening
         self.onRefusal = onRefusal
-        self.respond = respond
+        self.respond = respondOnLoop
+    }
+
+    /// A server whose routes are async code, each request a task on its connection's loop.
+    public init(
+        host: String = "127.0.0.1", port: Int, tls: TLSConfiguration? = nil, serverName: String, idleTimeout: TimeAmount = .seconds(300),
+        maxBodyBytes: Int = JSONBody.maxRequestBytes, connectionLimit: ConnectionLimit = ConnectionLimit(), logger: Logger, onListening: (@Sendable (Int) -> Void)? = nil,
+        onRefusal: @escaping @Sendable (_ path: String, _ status: Int, _ seconds: Double) -> Void = { _, _, _ in },
+        respond: @escaping Responder
+    ) {
+        self.init(
+            host: host, port: port, tls: tls, serverName: serverName, idleTimeout: idleTimeout, maxBodyBytes: maxBodyBytes,
+            connectionLimit: connectionLimit, logger: logger, onListening: onListening, onRefusal: onRefusal,
+            respondOnLoop: { request, route in route.run { await respond(request) } })
     }
 
     public func run() async throws {
