@@ -7,6 +7,11 @@ it. For a change to the serving path, measured side by side on one fleet:
     cp .build-release/release/vpt-runtime /tmp/vpt-runtime-a   # before the change
     swift build -c release --scratch-path .build-release        # after it
     python3 Benchmarks/serving/ab.py --bin .build-release/release --a /tmp/vpt-runtime-a --b .build-release/release/vpt-runtime
+
+With `--noop PATH` (repeatable) each round also saturates that vpt-noop-server, on the same loops and
+certificate, right after the two builds, and prints each build's throughput over it for the round:
+the main ratio's target measured in interleaved rounds, where run.py measures each server's rounds
+in turn and the machine's drift between them falls into the ratio.
 """
 
 import argparse
@@ -38,6 +43,7 @@ def main():
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--event-loops", type=int, help="serve from a tenant whose data plane runs on this many event loops (default: one per core)")
     parser.add_argument("--store", choices=("sqlite", "redis"), default="sqlite")
+    parser.add_argument("--noop", action="append", default=[], help="a vpt-noop-server binary to saturate in each round too")
     args = parser.parse_args()
     workdir = tempfile.mkdtemp(prefix="vpt-serving-ab-")
     home = pathlib.Path(workdir) / "fleet"
@@ -46,6 +52,7 @@ def main():
     redis_pid = int((pathlib.Path(workdir) / "redis/redis.pid").read_text())
     vpt = pathlib.Path(args.bin) / "vpt"
     tenants = {}
+    noops = []
     try:
         setup = argparse.Namespace(bin=args.bin, redis_tls=False, rate_limit=False, event_loops=args.event_loops)
         tenants, vpt, env = bench.vpt_tenants(setup, home, workdir, redis_port)
@@ -59,7 +66,16 @@ def main():
                            "request_options": {"read_from_cache": False, "write_to_cache": False}}}
         url = f"https://127.0.0.1:{tenant['data']}/api/v1/feature-service/get-features"
         headers = {"Authorization": f"Tecton-key {tenant['key']}"}
+        tls = home / "tenants/bench-sqlite/tls"
+        for index, binary in enumerate(args.noop):
+            port = redis_port + 1000 + index
+            loops = ["--event-loops", str(args.event_loops)] if args.event_loops else []
+            print(f"ab noop=noop{index} binary={binary}", flush=True)
+            noops.append((f"noop{index}", port, subprocess.Popen([str(binary), str(port), str(tls / "data-plane.pem"), str(tls / "data-plane-key.pem"), *loops])))
+            bench.wait_http(f"https://127.0.0.1:{port}/", ca=str(tls / "ca.pem"))
+        noop_body = {"params": {"workspace_name": "prod", "feature_service_name": "bench_service", "join_key_map": {"user_id": "42"}}}
         for round_ in range(args.rounds):
+            saturations = {}
             for label, binary in (("a", args.a), ("b", args.b)):
                 build_env = dict(env, VPT_RUNTIME_BINARY=str(pathlib.Path(binary).resolve()))
                 subprocess.run([str(vpt), "tenant", "stop", tenant["name"], "--home", str(home)], capture_output=True, env=build_env)
@@ -81,7 +97,18 @@ def main():
                       f"redis_cpu_us_per_request_at_saturation={redis_at_saturation:.1f} "
                       f"fixed_rps={fixed:.0f} cpu_us_per_request_at_fixed={at_fixed:.1f} fixed_p99_ms={p99:.2f} "
                       f"half_load_rps={half_rps:.0f} half_load_p99_ms={half_p99:.2f} errors={errors + more + half.errors}", flush=True)
+                saturations[label] = rps
+            for name, port, process in noops:
+                noop_url = f"https://127.0.0.1:{port}/api/v1/feature-service/get-features"
+                bench.run_wrk(noop_url, noop_body, {}, 3, 16, workdir=workdir)  # warm-up
+                before = cpu_seconds(process.pid)
+                rps, _, _, errors = bench.run_wrk(noop_url, noop_body, {}, args.duration, 64, workdir=workdir)
+                at_saturation = (cpu_seconds(process.pid) - before) / (rps * args.duration) * 1e6
+                print(f"ab round={round_} noop={name} saturation_rps={rps:.0f} cpu_us_per_request_at_saturation={at_saturation:.1f} "
+                      f"a_over_noop={saturations['a'] / rps:.2f} b_over_noop={saturations['b'] / rps:.2f} errors={errors}", flush=True)
     finally:
+        for _, _, process in noops:
+            process.terminate()
         for name in (t["name"] for t in tenants.values()):
             subprocess.run([str(vpt), "tenant", "stop", name, "--home", str(home)], capture_output=True)
         bench.sh("bash", ROOT / "infra/redis.sh", "stop", redis_port, check=False)

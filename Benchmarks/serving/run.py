@@ -440,8 +440,14 @@ def main():
             # A tenant on N loops is also set against the no-op handler on N loops.
             same_loops = (f"vpt_cache_off_over_noop_same_loops={ours.saturation / results['noop-loops'].saturation:.2f} "
                           if tenants[key]["loops"] else "")
+            # The same ratio round by round: both servers were saturated within a minute of each
+            # other, so a round's drift (±15 % on this machine) is mostly shared, where the ratio of
+            # medians can set one target's good round against another's bad one.
+            reference = results["noop-loops"] if tenants[key]["loops"] else results["noop"]
+            by_round = [ours_rps / noop_rps for ours_rps, noop_rps in zip(ours.saturations, reference.saturations)]
             print(f"ratio store={store}{loops} {versus_feast}"
                   f"vpt_cache_off_over_noop={ours.saturation / results['noop'].saturation:.2f} {same_loops}"
+                  f"over_noop_by_round={'/'.join(f'{r:.2f}' for r in by_round)} over_noop_round_median={statistics.median(by_round):.2f} "
                   f"p99_at_half_load_ms={ours.p99:.3f}", flush=True)
     finally:
         for process in processes:
