@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import NIOCore
 import VPTContract
 import VPTLocalCloud
 
@@ -90,6 +91,20 @@ public final class SQLiteOnlineStore: Sendable {
     /// The stored values for each entity key (nil where there is none), in the order asked.
     public func read(workspace: String, featureView: String, entityKeys: [[FeatureValue]]) throws -> [StoredFeatures?] {
         try readEncoded(workspace: workspace, featureView: featureView, entityKeys: entityKeys).map { try $0.map(StoredFeatures.init(encoded:)) }
+    }
+
+    /// `readEncoded` for a caller on `loop`, one of the data plane's event loops: on that loop's own
+    /// connection, inside the read transaction of the loop's current pass
+    /// (`SQLitePointReader.LoopPass`). Off the loop, an autocommit read on a pooled connection.
+    public func readEncoded(workspace: String, featureView: String, entityKeys: [[FeatureValue]], inPassOf loop: any EventLoop) throws -> [[UInt8]?] {
+        guard loop.inEventLoop else { return try readEncoded(workspace: workspace, featureView: featureView, entityKeys: entityKeys) }
+        do {
+            return try reader.withLoopPass(loop) { slot in
+                try entityKeys.map { key in try slot.read(workspace, featureView, OnlineRecordCodec.entityKey(key)) }
+            }
+        } catch {
+            throw SQLiteStoreUnavailable.classify(error)
+        }
     }
 
     /// `read` with each value still encoded, for the serving path to decode onto its features.

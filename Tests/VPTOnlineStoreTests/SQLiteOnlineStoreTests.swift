@@ -1,5 +1,7 @@
 import Foundation
 import GRDB
+import NIOCore
+import NIOPosix
 import Testing
 import VPTContract
 import VPTEngine
@@ -69,6 +71,53 @@ import VPTTestSupport
         #expect((extended as? SQLiteStoreUnavailable)?.code == 10, "extended codes are judged by their primary code")
         let cannotOpen = SQLiteStoreUnavailable.classify(SQLitePointReader.Failure.sqlite("open /gone", 14, "unable to open database file"))
         #expect((cannotOpen as? SQLiteStoreUnavailable)?.message == "open /gone: unable to open database file")
+    }
+
+    /// Reads on an event loop share one read transaction per pass of the loop: within a pass they
+    /// see one snapshot, and the next pass sees every write committed before it (read-after-write).
+    /// A read that fails ends the transaction, and the next read takes a new snapshot.
+    @Test func readsOnALoopShareOnePassAndTheNextPassSeesNewWrites() async throws {
+        let t = try await Self.provision(["acme"])[0]
+        let store = try SQLiteOnlineStore(
+            config: t.config.onlineStore, allowedRegions: t.config.allowedRegions, session: t.session, sts: t.sts, write: true, busyTimeout: 0.2)
+        try store.write([record("u1", amount: 1, event: 100, write: 1)])
+        let loop = MultiThreadedEventLoopGroup.singleton.next()
+        func amount(_ user: String) throws -> FeatureValue? {
+            try store.readEncoded(workspace: "prod", featureView: "user_txn", entityKeys: [[.string(user)]], inPassOf: loop)[0]
+                .map { try StoredFeatures(encoded: $0) }?.features.first?.value
+        }
+        let inOnePass = try await loop.submit {
+            let before = try amount("u1")
+            try store.write([record("u1", amount: 2, event: 200, write: 2), record("u2", amount: 7, event: 100, write: 2)])
+            return (before, try amount("u1"), try amount("u2"))
+        }.get()
+        #expect(inOnePass.0 == .float64(1))
+        #expect(inOnePass.1 == .float64(1) && inOnePass.2 == nil, "the pass reads one snapshot, taken at its first read")
+        let nextPass = try await loop.submit { (try amount("u1"), try amount("u2")) }.get()
+        #expect(nextPass.0 == .float64(2) && nextPass.1 == .float64(7), "the next pass sees what was committed before it")
+
+        // Off the loop, reads are autocommit and see the latest commit at once.
+        try store.write([record("u1", amount: 3, event: 300, write: 3)])
+        #expect(try amount("u1") == .float64(3))
+
+        // A read that throws ends the pass's transaction: the next read in the same pass takes a
+        // new snapshot.
+        let reader = try SQLitePointReader(path: t.config.onlineStore.location, eager: true, busyTimeout: 0.2)
+        struct Refused: Error {}
+        let key = OnlineRecordCodec.entityKey([.string("u1")])
+        func stored(_ slot: SQLitePointReader.Slot) throws -> FeatureValue? {
+            try slot.read("prod", "user_txn", key).map { try StoredFeatures(encoded: $0) }?.features.first?.value
+        }
+        let afterFailure = try await loop.submit {
+            let before = try reader.withLoopPass(loop, stored)
+            try store.write([record("u1", amount: 4, event: 400, write: 4)])
+            let sameSnapshot = try reader.withLoopPass(loop, stored)
+            let refused = (try? reader.withLoopPass(loop) { (_: SQLitePointReader.Slot) throws -> Int in throw Refused() }) == nil
+            return (before, sameSnapshot, try reader.withLoopPass(loop, stored), refused)
+        }.get()
+        #expect(afterFailure.3, "the failing read's error reached its caller")
+        #expect(afterFailure.0 == .float64(3) && afterFailure.1 == .float64(3))
+        #expect(afterFailure.2 == .float64(4), "the failure ended the transaction; the next read began a new one")
     }
 
     @Test func aStoreOutsideTheAllowedRegionsIsNeverOpened() async throws {

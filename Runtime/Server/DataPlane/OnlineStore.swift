@@ -13,10 +13,11 @@ public protocol OnlineStore: Sendable {
     func readEncoded(workspace: String, featureView: String, entityKeys: [[FeatureValue]], on loop: any EventLoop) -> EventLoopFuture<[[UInt8]?]>
 }
 
-/// SQLite's reads take microseconds: its synchronous read serves on the caller's thread.
+/// SQLite's reads take microseconds: its synchronous read serves on the caller's thread, inside the
+/// loop pass's read transaction.
 extension SQLiteOnlineStore: OnlineStore {
     public func readEncoded(workspace: String, featureView: String, entityKeys: [[FeatureValue]], on loop: any EventLoop) -> EventLoopFuture<[[UInt8]?]> {
-        loop.makeCompletedFuture { try readEncoded(workspace: workspace, featureView: featureView, entityKeys: entityKeys) }
+        loop.makeCompletedFuture { try readEncoded(workspace: workspace, featureView: featureView, entityKeys: entityKeys, inPassOf: loop) }
     }
 }
 
