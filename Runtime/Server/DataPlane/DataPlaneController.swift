@@ -49,28 +49,47 @@ public struct DataPlaneController: Sendable {
     public func respond(to request: DataPlaneRequest, route: RouteContext) -> EventLoopFuture<DataPlaneResponse> {
         let start = ContinuousClock.now
         let answer: EventLoopFuture<DataPlaneResponse>
-        if request.method == .POST, request.path == Self.getFeaturesPath {
+        if Self.servedOnLoop(request) {
             answer = getFeatures(request, on: route.loop)
         } else {
             answer = route.run { [self] in
                 do { return try await dispatch(request) } catch { return response(for: error, path: request.path) }
             }
         }
-        return answer.flatMapErrorThrowing { [self] error in response(for: error, path: request.path) }.map { [metrics] response in
-            let elapsed = ContinuousClock.now - start
-            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-            metrics.record(route: Self.metricsLabel(request.path), status: Int(response.status.code), seconds: seconds)
+        return answer.flatMapErrorThrowing { [self] error in response(for: error, path: request.path) }.map { [self] response in
+            record(response, for: request, since: start)
             return response
         }
     }
 
-    /// `respond(to:route:)` from async code, on any loop.
+    /// `respond(to:route:)` from async code (tests, tools): every route runs in the caller's task,
+    /// get-features on the current event loop (any loop's connection, off the loops).
     public func respond(to request: DataPlaneRequest) async -> DataPlaneResponse {
+        let start = ContinuousClock.now
+        var response: DataPlaneResponse
         do {
-            return try await respond(to: request, route: .anyLoop()).get()
+            if Self.servedOnLoop(request) {
+                let loop = MultiThreadedEventLoopGroup.currentEventLoop ?? MultiThreadedEventLoopGroup.singleton.any()
+                response = try await getFeatures(request, on: loop).get()
+            } else {
+                response = try await dispatch(request)
+            }
         } catch {
-            return response(for: error, path: request.path)
+            response = self.response(for: error, path: request.path)
         }
+        record(response, for: request, since: start)
+        return response
+    }
+
+    /// get-features, the one route answered on the loop without a task (other methods get 405 from `dispatch`).
+    static func servedOnLoop(_ request: DataPlaneRequest) -> Bool {
+        request.method == .POST && request.path == getFeaturesPath
+    }
+
+    private func record(_ response: DataPlaneResponse, for request: DataPlaneRequest, since start: ContinuousClock.Instant) {
+        let elapsed = ContinuousClock.now - start
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        metrics.record(route: Self.metricsLabel(request.path), status: Int(response.status.code), seconds: seconds)
     }
 
     /// The response for a route's error: its own status and body for an `APIError`, 503 for a store

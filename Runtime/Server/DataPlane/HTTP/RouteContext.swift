@@ -1,5 +1,4 @@
 import NIOCore
-import NIOPosix
 
 /// Where a route runs: its connection's event loop. A route answers with a future of that loop;
 /// one with async work to do starts it with `run`, which puts the task on the loop.
@@ -12,12 +11,6 @@ public struct RouteContext: Sendable {
     init(loop: any EventLoop, executor: EventLoopTaskExecutor?) {
         self.loop = loop
         self.executor = executor
-    }
-
-    /// A context for calling a route outside the server (tests, async callers): any loop of NIO's
-    /// shared group, or the current one.
-    public static func anyLoop() -> RouteContext {
-        RouteContext(loop: MultiThreadedEventLoopGroup.currentEventLoop ?? MultiThreadedEventLoopGroup.singleton.any(), executor: nil)
     }
 
     /// Runs `operation` as a task on the loop; its response completes the future.
