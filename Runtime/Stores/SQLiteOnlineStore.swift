@@ -93,27 +93,17 @@ public final class SQLiteOnlineStore: Sendable {
         try readEncoded(workspace: workspace, featureView: featureView, entityKeys: entityKeys).map { try $0.map(StoredFeatures.init(encoded:)) }
     }
 
-    /// `readEncoded` for a caller on `loop`, one of the data plane's event loops: on that loop's own
-    /// connection, inside the read transaction of the loop's current pass
-    /// (`SQLitePointReader.LoopPass`). Off the loop, an autocommit read on a pooled connection.
-    public func readEncoded(workspace: String, featureView: String, entityKeys: [[FeatureValue]], inPassOf loop: any EventLoop) throws -> [[UInt8]?] {
-        guard loop.inEventLoop else { return try readEncoded(workspace: workspace, featureView: featureView, entityKeys: entityKeys) }
-        do {
-            return try reader.withLoopPass(loop) { slot in
-                try entityKeys.map { key in try slot.read(workspace, featureView, OnlineRecordCodec.entityKey(key)) }
-            }
-        } catch {
-            throw SQLiteStoreUnavailable.classify(error)
+    /// `read` with each value still encoded, for the serving path to decode onto its features. A
+    /// caller on `loop`, one of the data plane's event loops, reads on that loop's own connection
+    /// inside the read transaction of the loop's current pass (`SQLitePointReader.LoopPass`);
+    /// any other caller reads on a pooled connection, each SELECT atomic on its own.
+    public func readEncoded(workspace: String, featureView: String, entityKeys: [[FeatureValue]], inPassOf loop: (any EventLoop)? = nil) throws -> [[UInt8]?] {
+        let read = { (slot: SQLitePointReader.Slot) in
+            try entityKeys.map { key in try slot.read(workspace, featureView, OnlineRecordCodec.entityKey(key)) }
         }
-    }
-
-    /// `read` with each value still encoded, for the serving path to decode onto its features.
-    public func readEncoded(workspace: String, featureView: String, entityKeys: [[FeatureValue]]) throws -> [[UInt8]?] {
-        // Point lookups by primary key: each SELECT is atomic on its own, so no transaction wraps them.
         do {
-            return try reader.withSlot { slot in
-                try entityKeys.map { key in try slot.read(workspace, featureView, OnlineRecordCodec.entityKey(key)) }
-            }
+            if let loop, loop.inEventLoop { return try reader.withLoopPass(loop, read) }
+            return try reader.withSlot(read)
         } catch {
             throw SQLiteStoreUnavailable.classify(error)
         }

@@ -82,7 +82,7 @@ import VPTTestSupport
             config: t.config.onlineStore, allowedRegions: t.config.allowedRegions, session: t.session, sts: t.sts, write: true, busyTimeout: 0.2)
         try store.write([record("u1", amount: 1, event: 100, write: 1)])
         let loop = MultiThreadedEventLoopGroup.singleton.next()
-        func amount(_ user: String) throws -> FeatureValue? {
+        @Sendable func amount(_ user: String) throws -> FeatureValue? {
             try store.readEncoded(workspace: "prod", featureView: "user_txn", entityKeys: [[.string(user)]], inPassOf: loop)[0]
                 .map { try StoredFeatures(encoded: $0) }?.features.first?.value
         }
@@ -105,7 +105,7 @@ import VPTTestSupport
         let reader = try SQLitePointReader(path: t.config.onlineStore.location, eager: true, busyTimeout: 0.2)
         struct Refused: Error {}
         let key = OnlineRecordCodec.entityKey([.string("u1")])
-        func stored(_ slot: SQLitePointReader.Slot) throws -> FeatureValue? {
+        @Sendable func stored(_ slot: SQLitePointReader.Slot) throws -> FeatureValue? {
             try slot.read("prod", "user_txn", key).map { try StoredFeatures(encoded: $0) }?.features.first?.value
         }
         let afterFailure = try await loop.submit {

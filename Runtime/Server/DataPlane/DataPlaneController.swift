@@ -69,7 +69,7 @@ public struct DataPlaneController: Sendable {
         var response: DataPlaneResponse
         do {
             if Self.servedOnLoop(request) {
-                let loop = MultiThreadedEventLoopGroup.currentEventLoop ?? MultiThreadedEventLoopGroup.singleton.any()
+                let loop = RouteContext.callersLoop
                 response = try await getFeatures(request, on: loop).get()
             } else {
                 response = try await dispatch(request)

@@ -1,6 +1,5 @@
 import Foundation
 import NIOCore
-import NIOPosix
 import VPTContract
 import VPTOnlineStore
 
@@ -95,7 +94,7 @@ public struct FeatureServer: Sendable {
     func lookup(
         workspace: String, plan: ServingPlan, joinKeyMap: [String: JSONValue], path: String, options: Options, now: Date
     ) async throws -> [(value: FeatureValue, present: Bool)] {
-        let loop = MultiThreadedEventLoopGroup.currentEventLoop ?? MultiThreadedEventLoopGroup.singleton.any()
+        let loop = RouteContext.callersLoop
         return try await lookup(workspace: workspace, plan: plan, joinKeyMap: joinKeyMap, path: path, options: options, now: now, on: loop).get()
     }
 
@@ -171,7 +170,7 @@ public struct FeatureServer: Sendable {
 
     /// `getFeaturesJSON` from async code, on the current event loop.
     public func getFeaturesJSON(body: [String: JSONValue], key: String?, now: Date = Date()) async throws -> [UInt8] {
-        let loop = MultiThreadedEventLoopGroup.currentEventLoop ?? MultiThreadedEventLoopGroup.singleton.any()
+        let loop = RouteContext.callersLoop
         return try await getFeaturesJSON(body: body, key: key, now: now, on: loop).get()
     }
 

@@ -1,4 +1,5 @@
 import NIOCore
+import NIOPosix
 
 /// Where a route runs: its connection's event loop. A route answers with a future of that loop;
 /// one with async work to do starts it with `run`, which puts the task on the loop.
@@ -11,6 +12,12 @@ public struct RouteContext: Sendable {
     init(loop: any EventLoop, executor: EventLoopTaskExecutor?) {
         self.loop = loop
         self.executor = executor
+    }
+
+    /// The loop a caller from async code uses (tests, tools, the batch route): the one it runs on,
+    /// or any loop of NIO's shared group when it runs off the loops.
+    static var callersLoop: any EventLoop {
+        MultiThreadedEventLoopGroup.currentEventLoop ?? MultiThreadedEventLoopGroup.singleton.any()
     }
 
     /// Runs `operation` as a task on the loop; its response completes the future.
